@@ -1,0 +1,1 @@
+// balancer.cpp: (stub, being written)

@@ -1,0 +1,1 @@
+// leastconn.cpp: (stub, being written)

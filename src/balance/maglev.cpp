@@ -1,0 +1,1 @@
+// maglev.cpp: (stub, being written)

@@ -1,0 +1,1 @@
+// p2c.cpp: (stub, being written)

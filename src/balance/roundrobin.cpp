@@ -1,0 +1,1 @@
+// roundrobin.cpp: (stub, being written)

@@ -1,0 +1,1 @@
+// loader.cpp: (stub, being written)

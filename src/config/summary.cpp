@@ -1,0 +1,1 @@
+// summary.cpp: (stub, being written)

@@ -1,0 +1,1 @@
+// protocol.cpp: (stub, being written)

@@ -1,0 +1,2 @@
+// protocol.hpp: (stub, being written)
+#pragma once

@@ -1,0 +1,2 @@
+// state_file.hpp: (stub, being written)
+#pragma once

@@ -1,0 +1,2 @@
+// easyproxy.cpp: (stub)
+int main() { return 0; }

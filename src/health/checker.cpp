@@ -1,0 +1,1 @@
+// checker.cpp: (stub, being written)

@@ -1,0 +1,2 @@
+// checker.hpp: (stub, being written)
+#pragma once

@@ -1,0 +1,1 @@
+// control_server.cpp: (stub, being written)

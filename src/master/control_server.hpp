@@ -1,0 +1,2 @@
+// control_server.hpp: (stub, being written)
+#pragma once

@@ -1,0 +1,1 @@
+// listeners.cpp: (stub, being written)

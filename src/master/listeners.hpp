@@ -1,0 +1,2 @@
+// listeners.hpp: (stub, being written)
+#pragma once

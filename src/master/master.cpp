@@ -1,0 +1,1 @@
+// master.cpp: (stub, being written)

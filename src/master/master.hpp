@@ -1,0 +1,2 @@
+// master.hpp: (stub, being written)
+#pragma once

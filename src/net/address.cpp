@@ -1,0 +1,1 @@
+// address.cpp: (stub, being written)

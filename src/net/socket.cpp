@@ -1,0 +1,1 @@
+// socket.cpp: (stub, being written)

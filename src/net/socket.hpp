@@ -1,0 +1,2 @@
+// socket.hpp: (stub, being written)
+#pragma once

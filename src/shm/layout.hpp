@@ -1,0 +1,155 @@
+// layout.hpp: the shared-memory file RUN_DIR/easyproxy.shm, an ABI between the
+// master, the workers, epstat and epctl. Plain fixed-size structs, versioned,
+// laid out as: Header | ServiceSlot[services_cap] | ServerSlot[servers_cap] |
+// WorkerSlot[workers_cap] | SessionSlot[workers_cap * sessions_per_worker].
+//
+// Writers: the master writes the catalog (names, addresses, config weights)
+// under Header::catalog_seq (a seqlock) and admin/health states; workers add to
+// counters with relaxed atomics. Readers map the file read-only.
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+namespace ep::shm {
+
+inline constexpr uint32_t kMagic = 0x50505945;  // "EYPP" little-endian
+inline constexpr uint32_t kLayoutVersion = 1;
+inline constexpr size_t kNameMax = 64;     // service / server names, NUL included
+inline constexpr size_t kAddressMax = 128; // formatted address, NUL included
+inline constexpr size_t kTextMax = 96;     // last health-check result text
+inline constexpr size_t kPathMax = 256;
+
+enum class AdminState : uint8_t { Ready = 0, Drain = 1, Maint = 2 };
+enum class Health : uint8_t { Unchecked = 0, Up = 1, Down = 2 };
+enum class WorkerState : uint32_t { Free = 0, Running = 1, Draining = 2 };
+
+struct Header {
+    uint32_t magic;
+    uint32_t version;
+    uint64_t total_size;
+    uint32_t services_cap;
+    uint32_t servers_cap;
+    uint32_t workers_cap;
+    uint32_t sessions_per_worker;
+    uint64_t services_offset;
+    uint64_t servers_offset;
+    uint64_t workers_offset;
+    uint64_t sessions_offset;
+
+    std::atomic<int32_t> master_pid;
+    std::atomic<uint32_t> catalog_seq;     // odd while the master rewrites the catalog
+    std::atomic<uint64_t> generation;      // worker generation, +1 per reload
+    std::atomic<uint64_t> heartbeat_ms;    // wall clock, written by the master loop
+    uint64_t start_unix_ms;
+    std::atomic<uint32_t> service_count;
+    std::atomic<uint32_t> server_count;
+    char config_file[kPathMax];
+};
+
+struct alignas(64) ServiceSlot {
+    // catalog
+    char name[kNameMax];
+    uint32_t first_server;   // index into the server array
+    uint32_t server_count;
+    uint8_t mode;            // config::Mode
+    uint8_t balance;         // config::Balance
+    uint8_t pad_[6];
+    // balancing state shared by all workers (SWRR needs a consistent update)
+    std::atomic<uint32_t> lock;
+    uint32_t rr_cursor;      // tie-break cursor (leastconn) under `lock`
+    // counters
+    std::atomic<uint64_t> denied;      // refused by allow/deny or max_connections
+    std::atomic<uint64_t> no_server;   // closed because no server was usable
+    std::atomic<uint64_t> accepted;    // client connections accepted
+    std::atomic<uint64_t> active;      // client connections open now
+};
+
+struct alignas(64) ServerSlot {
+    // catalog (master, under catalog_seq)
+    char name[kNameMax];
+    char address[kAddressMax];
+    uint32_t service_index;
+    uint32_t config_weight;
+    uint32_t max_connections;   // 0: unlimited
+    uint8_t backup;
+    uint8_t pad_[3];
+
+    // state (master writes; workers read on every pick)
+    std::atomic<uint8_t> admin;     // AdminState
+    std::atomic<uint8_t> health;    // Health
+    std::atomic<uint8_t> passive_down;  // 1 while max_fails tripped
+    uint8_t pad2_;
+    std::atomic<uint32_t> weight;   // effective weight: override or config
+    std::atomic<uint64_t> last_change_unix_ms;
+
+    // health-check result (master; seqlock check_seq)
+    std::atomic<uint32_t> check_seq;
+    int32_t check_health;           // rise/fall counter
+    uint32_t last_check_us;         // duration of the last check
+    uint32_t pad3_;
+    char last_check[kTextMax];      // "ok", "connection refused", "status 503"
+
+    // counters (workers, relaxed)
+    std::atomic<uint64_t> active;
+    std::atomic<uint64_t> total;
+    std::atomic<uint64_t> failures;  // failed connects
+    std::atomic<uint64_t> retries;   // connects retried elsewhere after failing here
+    std::atomic<uint64_t> bytes_in;  // client -> server
+    std::atomic<uint64_t> bytes_out; // server -> client
+
+    // passive checks (workers count, master decides)
+    std::atomic<uint32_t> recent_fails;
+    uint32_t pad4_;
+    std::atomic<uint64_t> fail_window_start_ms;  // monotonic
+
+    // balancing state, guarded by the owning ServiceSlot::lock
+    int64_t rr_current;
+};
+
+struct alignas(64) WorkerSlot {
+    std::atomic<int32_t> pid;
+    std::atomic<uint32_t> state;        // WorkerState
+    std::atomic<uint64_t> generation;
+    std::atomic<uint64_t> started_unix_ms;
+    std::atomic<uint64_t> active;
+    std::atomic<uint64_t> accepted;
+    uint32_t listener_set;              // which SO_REUSEPORT socket set it accepts on
+    uint32_t pad_;
+};
+
+struct alignas(64) SessionSlot {
+    std::atomic<uint32_t> seq;          // 0: free; odd: being written
+    uint16_t service;
+    uint16_t server;
+    uint8_t family;                     // AF_INET / AF_INET6 / AF_UNIX
+    uint8_t pad_;
+    uint16_t client_port;
+    uint8_t client_addr[16];
+    uint64_t start_unix_ms;
+    std::atomic<uint64_t> bytes_in;
+    std::atomic<uint64_t> bytes_out;
+};
+
+static_assert(std::atomic<uint64_t>::is_always_lock_free);
+static_assert(std::atomic<uint32_t>::is_always_lock_free);
+static_assert(std::atomic<int32_t>::is_always_lock_free);
+static_assert(std::atomic<uint8_t>::is_always_lock_free);
+static_assert(std::is_standard_layout_v<Header> && std::is_standard_layout_v<ServerSlot>);
+static_assert(sizeof(Header) == 360);
+static_assert(sizeof(ServiceSlot) == 128);
+static_assert(sizeof(ServerSlot) == 448);
+static_assert(sizeof(WorkerSlot) == 64);
+static_assert(sizeof(SessionSlot) == 64);
+static_assert(alignof(ServerSlot) == 64);
+
+// Copies a string into a fixed char array, truncating, always NUL-terminated.
+template <size_t N>
+inline void copy_text(char (&dst)[N], const char* src) {
+    size_t i = 0;
+    for (; src && src[i] && i + 1 < N; ++i) dst[i] = src[i];
+    dst[i] = '\0';
+}
+
+}  // namespace ep::shm

@@ -1,0 +1,137 @@
+// segment.cpp: create / map the shared-memory file described in layout.hpp.
+#include "shm/segment.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+#include <utility>
+
+#include "util/clock.hpp"
+#include "util/unique_fd.hpp"
+
+namespace ep::shm {
+
+namespace {
+size_t round_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
+
+std::runtime_error sys_error(const std::string& what, const std::string& path) {
+    return std::runtime_error(what + " " + path + ": " + std::strerror(errno));
+}
+}  // namespace
+
+size_t layout_size(const Capacity& cap) {
+    size_t off = round_up(sizeof(Header), 64);
+    off += size_t(cap.services) * sizeof(ServiceSlot);
+    off += size_t(cap.servers) * sizeof(ServerSlot);
+    off += size_t(cap.workers) * sizeof(WorkerSlot);
+    off += size_t(cap.workers) * cap.sessions_per_worker * sizeof(SessionSlot);
+    return round_up(off, 4096);
+}
+
+Segment::Segment(Segment&& o) noexcept
+    : base_(std::exchange(o.base_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+
+Segment& Segment::operator=(Segment&& o) noexcept {
+    if (this != &o) {
+        if (base_) munmap(base_, size_);
+        base_ = std::exchange(o.base_, nullptr);
+        size_ = std::exchange(o.size_, 0);
+    }
+    return *this;
+}
+
+Segment::~Segment() {
+    if (base_) munmap(base_, size_);
+}
+
+Segment Segment::create(const std::string& path, const Capacity& cap) {
+    const size_t size = layout_size(cap);
+    // A fresh inode each time: a reader that still maps an older file keeps a
+    // consistent (stale) view instead of seeing it truncated under it.
+    ::unlink(path.c_str());
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!fd) throw sys_error("cannot create shared memory file", path);
+    if (::ftruncate(fd.get(), off_t(size)) != 0) throw sys_error("cannot size shared memory file", path);
+    void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+    if (base == MAP_FAILED) throw sys_error("cannot map shared memory file", path);
+
+    Segment seg(base, size);
+    auto* h = new (base) Header{};
+    h->magic = kMagic;
+    h->version = kLayoutVersion;
+    h->total_size = size;
+    h->services_cap = cap.services;
+    h->servers_cap = cap.servers;
+    h->workers_cap = cap.workers;
+    h->sessions_per_worker = cap.sessions_per_worker;
+    h->services_offset = round_up(sizeof(Header), 64);
+    h->servers_offset = h->services_offset + size_t(cap.services) * sizeof(ServiceSlot);
+    h->workers_offset = h->servers_offset + size_t(cap.servers) * sizeof(ServerSlot);
+    h->sessions_offset = h->workers_offset + size_t(cap.workers) * sizeof(WorkerSlot);
+    h->master_pid.store(int32_t(getpid()));
+    h->start_unix_ms = wall_ms();
+    h->heartbeat_ms.store(wall_ms());
+    // The file is all zeroes (ftruncate), which is the initial state of every
+    // slot; placement-new them so the atomics are formally alive.
+    for (auto& s : seg.services()) new (&s) ServiceSlot{};
+    for (auto& s : seg.servers()) new (&s) ServerSlot{};
+    for (auto& w : seg.workers()) new (&w) WorkerSlot{};
+    return seg;
+}
+
+Segment Segment::open_readonly(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw sys_error("cannot open", path);
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) throw sys_error("cannot stat", path);
+    if (size_t(st.st_size) < sizeof(Header))
+        throw std::runtime_error(path + ": not an easyproxy shared memory file (too small)");
+    void* base = ::mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_SHARED, fd.get(), 0);
+    if (base == MAP_FAILED) throw sys_error("cannot map", path);
+    Segment seg(base, size_t(st.st_size));
+    const Header& h = seg.header();
+    if (h.magic != kMagic)
+        throw std::runtime_error(path + ": not an easyproxy shared memory file (bad magic)");
+    if (h.version != kLayoutVersion)
+        throw std::runtime_error(path + ": shared memory layout version " + std::to_string(h.version) +
+                                 ", this tool reads version " + std::to_string(kLayoutVersion));
+    if (h.total_size != size_t(st.st_size) || h.total_size != layout_size({h.services_cap, h.servers_cap,
+                                                                          h.workers_cap, h.sessions_per_worker}))
+        throw std::runtime_error(path + ": shared memory file size does not match its header");
+    return seg;
+}
+
+std::span<ServiceSlot> Segment::services() const {
+    const Header& h = header();
+    return {reinterpret_cast<ServiceSlot*>(base_ + h.services_offset), h.services_cap};
+}
+std::span<ServerSlot> Segment::servers() const {
+    const Header& h = header();
+    return {reinterpret_cast<ServerSlot*>(base_ + h.servers_offset), h.servers_cap};
+}
+std::span<WorkerSlot> Segment::workers() const {
+    const Header& h = header();
+    return {reinterpret_cast<WorkerSlot*>(base_ + h.workers_offset), h.workers_cap};
+}
+std::span<SessionSlot> Segment::sessions(uint32_t worker_slot) const {
+    const Header& h = header();
+    auto* first = reinterpret_cast<SessionSlot*>(base_ + h.sessions_offset) + size_t(worker_slot) * h.sessions_per_worker;
+    return {first, h.sessions_per_worker};
+}
+
+SpinGuard::SpinGuard(std::atomic<uint32_t>& word) : word_(word) {
+    for (unsigned spins = 0;; ++spins) {
+        uint32_t expected = 0;
+        if (word_.compare_exchange_weak(expected, 1, std::memory_order_acquire, std::memory_order_relaxed)) return;
+        if (spins > 64) sched_yield();
+    }
+}
+
+}  // namespace ep::shm

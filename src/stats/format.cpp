@@ -1,0 +1,1 @@
+// format.cpp: (stub, being written)

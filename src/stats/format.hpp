@@ -1,0 +1,2 @@
+// format.hpp: (stub, being written)
+#pragma once

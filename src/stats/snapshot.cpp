@@ -1,0 +1,1 @@
+// snapshot.cpp: (stub, being written)

@@ -1,0 +1,2 @@
+// snapshot.hpp: (stub, being written)
+#pragma once

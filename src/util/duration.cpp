@@ -1,0 +1,1 @@
+// duration.cpp: (stub, being written)

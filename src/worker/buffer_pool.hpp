@@ -1,0 +1,2 @@
+// buffer_pool.hpp: (stub, being written)
+#pragma once

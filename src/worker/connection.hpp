@@ -1,0 +1,2 @@
+// connection.hpp: (stub, being written)
+#pragma once

@@ -1,0 +1,2 @@
+// poller.hpp: (stub, being written)
+#pragma once

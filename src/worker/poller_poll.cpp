@@ -1,0 +1,1 @@
+// poller_poll.cpp: (stub, being written)

@@ -1,0 +1,1 @@
+// worker.cpp: (stub, being written)

@@ -1,0 +1,2 @@
+// worker.hpp: (stub, being written)
+#pragma once

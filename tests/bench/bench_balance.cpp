@@ -1,0 +1,1 @@
+// bench_balance.cpp: (stub, being written)

@@ -1,0 +1,1 @@
+// bench_config.cpp: (stub, being written)

@@ -1,0 +1,1 @@
+// test_address.cpp: (stub, being written)

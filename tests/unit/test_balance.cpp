@@ -1,0 +1,1 @@
+// test_balance.cpp: (stub, being written)

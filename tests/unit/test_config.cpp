@@ -1,0 +1,1 @@
+// test_config.cpp: (stub, being written)

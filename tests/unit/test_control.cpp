@@ -1,0 +1,1 @@
+// test_control.cpp: (stub, being written)

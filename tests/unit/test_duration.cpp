@@ -1,0 +1,1 @@
+// test_duration.cpp: (stub, being written)

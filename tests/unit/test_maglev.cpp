@@ -1,0 +1,1 @@
+// test_maglev.cpp: (stub, being written)

@@ -1,0 +1,1 @@
+// test_rise_fall.cpp: (stub, being written)

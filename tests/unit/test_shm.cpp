@@ -1,0 +1,1 @@
+// test_shm.cpp: (stub, being written)

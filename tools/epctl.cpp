@@ -1,0 +1,2 @@
+// epctl.cpp: (stub)
+int main() { return 0; }

@@ -1,0 +1,2 @@
+// epstat.cpp: (stub)
+int main() { return 0; }
