@@ -1,2 +1,44 @@
-// easyproxy.cpp: (stub)
-int main() { return 0; }
+// easyproxy.cpp: the daemon's command line (DESIGN.md §2): load and check the
+// config, then either report (-t) or hand over to the master process.
+#include "config.h"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <string>
+
+#include "config/loader.hpp"
+#include "master/master.hpp"
+
+int main(int argc, char** argv) {
+    CLI::App app{"easyproxy - TCP load balancer (master + preforked poll() workers)", "easyproxy"};
+    std::string config_path = SYSCONFDIR "/easyproxy/easyproxy.conf";
+    bool test_only = false;
+    bool foreground = false;
+    app.add_option("-c,--config", config_path, "configuration file")->capture_default_str();
+    app.add_flag("-t,--test", test_only, "check the configuration and exit (nothing is bound or started)");
+    app.add_flag("-f,--foreground", foreground, "stay in the foreground and log to stderr");
+    app.set_version_flag("-V,--version", "easyproxy (" PACKAGE_NAME ") " PACKAGE_VERSION);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e);
+        return code == 0 ? 0 : 1;
+    }
+
+    ep::config::Config cfg;
+    try {
+        cfg = ep::config::load_file(config_path);
+    } catch (const ep::config::ConfigError& e) {
+        for (const auto& d : e.diagnostics()) std::cerr << d.str() << "\n";
+        return 1;
+    }
+    if (test_only) {
+        std::cout << config_path << ": configuration is valid\n";
+        return 0;
+    }
+    ep::master::Options options;
+    options.config_path = config_path;
+    options.foreground = foreground;
+    return ep::master::run(std::move(cfg), options);
+}

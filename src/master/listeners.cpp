@@ -1,1 +1,46 @@
-// listeners.cpp: (stub, being written)
+// listeners.cpp: binding the listening sockets (see listeners.hpp).
+#include "master/listeners.hpp"
+
+#include <sys/socket.h>
+
+#include "net/socket.hpp"
+
+namespace ep::master {
+
+namespace {
+constexpr int kBacklog = 4096;
+}
+
+bool Listeners::bind_all(const config::Config& cfg, uint32_t sets, std::vector<std::string>& errors) {
+    for (uint32_t si = 0; si < cfg.services.size(); ++si) {
+        for (const net::Address& addr : cfg.services[si].listen) {
+            const bool shared = addr.family() == AF_UNIX;
+            for (uint32_t set = 0; set < (shared ? 1 : sets); ++set) {
+                std::string error;
+                UniqueFd fd = net::listen_on(addr, !shared, kBacklog, error);
+                if (!fd) {
+                    errors.push_back("service " + cfg.services[si].name + ": " + error);
+                    break;
+                }
+                sockets_.push_back(Socket{si, shared ? kShared : set, std::move(fd)});
+            }
+        }
+    }
+    return errors.empty();
+}
+
+std::vector<worker::ListenerRef> Listeners::for_set(uint32_t set) const {
+    std::vector<worker::ListenerRef> out;
+    for (const auto& s : sockets_)
+        if (s.set == set || s.set == kShared) out.push_back(worker::ListenerRef{s.fd.get(), s.service});
+    return out;
+}
+
+std::vector<int> Listeners::fds_of_set(uint32_t set) const {
+    std::vector<int> out;
+    for (const auto& s : sockets_)
+        if (s.set == set || s.set == kShared) out.push_back(s.fd.get());
+    return out;
+}
+
+}  // namespace ep::master

@@ -1,1 +1,525 @@
-// master.cpp: (stub, being written)
+// master.cpp: the master process. Its life reads top to bottom in Master::run():
+// lock the run dir, bind, create the shared memory, fork the workers, then one
+// loop that sleeps in ppoll() and acts on what woke it: dead workers, signal
+// flags (the handlers only set them, as in nginx's master cycle), timers.
+#include "master/master.hpp"
+
+#include "config.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "config/summary.hpp"
+#include "master/listeners.hpp"
+#include "shm/segment.hpp"
+#include "util/clock.hpp"
+#include "util/log.hpp"
+#include "util/unique_fd.hpp"
+#include "worker/worker.hpp"
+
+namespace ep::master {
+
+namespace {
+
+volatile sig_atomic_t g_child = 0;
+volatile sig_atomic_t g_terminate = 0;
+volatile sig_atomic_t g_quit = 0;
+volatile sig_atomic_t g_reload = 0;
+volatile sig_atomic_t g_reopen = 0;
+
+void on_signal(int sig) {
+    switch (sig) {
+    case SIGCHLD: g_child = 1; break;
+    case SIGTERM:
+    case SIGINT: g_terminate = 1; break;
+    case SIGQUIT: g_quit = 1; break;
+    case SIGHUP: g_reload = 1; break;
+    case SIGUSR1: g_reopen = 1; break;
+    }
+}
+
+constexpr int kMasterSignals[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1};
+constexpr uint64_t kTickMs = 1000;
+constexpr uint64_t kFirstBackoffMs = 100;
+constexpr uint64_t kMaxBackoffMs = 10000;
+constexpr uint64_t kStableAfterMs = 2000;  // a worker that lived this long resets its backoff
+
+log::Level to_log_level(config::LogLevel l) {
+    switch (l) {
+    case config::LogLevel::Debug: return log::Level::Debug;
+    case config::LogLevel::Info: return log::Level::Info;
+    case config::LogLevel::Notice: return log::Level::Notice;
+    case config::LogLevel::Warning: return log::Level::Warning;
+    case config::LogLevel::Error: return log::Level::Error;
+    }
+    return log::Level::Info;
+}
+
+std::string describe_exit(int status) {
+    if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+    if (WIFSIGNALED(status))
+        return "was killed by signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
+    return "stopped (status " + std::to_string(status) + ")";
+}
+
+// systemd's readiness protocol (sd_notify), done by hand: one datagram.
+void notify_systemd(const char* state) {
+    const char* path = getenv("NOTIFY_SOCKET");
+    if (!path || !*path) return;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const size_t len = strnlen(path, sizeof addr.sun_path - 1);
+    memcpy(addr.sun_path, path, len);
+    if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';  // abstract namespace
+    UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!fd) return;
+    ::sendto(fd.get(), state, strlen(state), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
+             socklen_t(offsetof(sockaddr_un, sun_path) + len));
+}
+
+// Closes every descriptor above stderr except `keep` (a forked worker must
+// not hold the master's control socket, health checks or other workers' queues).
+void close_fds_except(std::vector<int> keep) {
+    std::sort(keep.begin(), keep.end());
+    unsigned next = 3;
+    for (int fd : keep) {
+        if (fd < int(next)) continue;
+        if (unsigned(fd) > next) ::close_range(next, unsigned(fd) - 1, 0);
+        next = unsigned(fd) + 1;
+    }
+    ::close_range(next, ~0U, 0);
+}
+
+struct WorkerProc {
+    pid_t pid = 0;
+    uint32_t set = 0;        // listener set and worker number
+    uint32_t slot = 0;       // WorkerSlot in shared memory
+    uint64_t generation = 0;
+    uint64_t started_ms = 0;
+    uint64_t backoff_ms = 0;
+    uint64_t respawn_at = 0; // when pid == 0: monotonic time to respawn
+};
+
+class Master {
+public:
+    Master(config::Config cfg, Options options) : cfg_(std::move(cfg)), options_(std::move(options)) {}
+    int run();
+
+private:
+    bool lock_run_dir();
+    void raise_fd_limit();
+    void create_shared_memory();
+    void write_pid_file();
+    void install_signals();
+    bool spawn(WorkerProc& w);
+    [[noreturn]] void worker_main(const WorkerProc& w);
+    void reap_children();
+    void undo_worker_counts(uint32_t slot);
+    void respawn_due();
+    void stop_workers(int sig);
+    bool wait_workers_gone(uint64_t deadline_ms);
+    uint32_t free_worker_slot() const;
+    void daemonize();
+    void cleanup_files();
+
+    config::Config cfg_;
+    Options options_;
+    uint32_t workers_count_ = 1;
+    Listeners listeners_;
+    shm::Segment segment_;
+    std::vector<WorkerProc> workers_;
+    UniqueFd pid_lock_;
+    std::string pid_path_;
+    std::string shm_path_;
+    uint64_t generation_ = 1;
+    bool stopping_ = false;
+    sigset_t during_wait_{};
+};
+
+bool Master::lock_run_dir() {
+    const std::string& dir = cfg_.global.run_dir;
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+        LOG_ERROR("cannot create run_dir %s: %s", dir.c_str(), std::strerror(errno));
+        return false;
+    }
+    pid_path_ = dir + "/easyproxy.pid";
+    shm_path_ = dir + "/easyproxy.shm";
+    UniqueFd fd(::open(pid_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (!fd) {
+        LOG_ERROR("cannot open pid file %s: %s", pid_path_.c_str(), std::strerror(errno));
+        return false;
+    }
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+        char buf[32] = {};
+        ssize_t n = ::pread(fd.get(), buf, sizeof buf - 1, 0);
+        (void)n;
+        LOG_ERROR("another easyproxy (pid %d) is already running with run_dir %s", atoi(buf), dir.c_str());
+        return false;
+    }
+    pid_lock_ = std::move(fd);
+    return true;
+}
+
+void Master::write_pid_file() {
+    const std::string text = std::to_string(getpid()) + "\n";
+    if (::ftruncate(pid_lock_.get(), 0) != 0 || ::pwrite(pid_lock_.get(), text.data(), text.size(), 0) < 0)
+        LOG_WARN("cannot write pid file %s: %s", pid_path_.c_str(), std::strerror(errno));
+}
+
+// Each worker needs two descriptors per connection plus its listeners.
+void Master::raise_fd_limit() {
+    rlimit rl{};
+    getrlimit(RLIMIT_NOFILE, &rl);
+    const rlim_t wanted = rlim_t(cfg_.global.max_connections) * 2 + 256;
+    if (rl.rlim_cur >= wanted) return;
+    rlimit up = rl;
+    up.rlim_cur = std::min(wanted, rl.rlim_max);
+    if (wanted > rl.rlim_max) {
+        up.rlim_max = wanted;
+        up.rlim_cur = wanted;
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0) return;
+        up.rlim_max = rl.rlim_max;
+        up.rlim_cur = rl.rlim_max;
+    }
+    setrlimit(RLIMIT_NOFILE, &up);
+    if (up.rlim_cur < wanted)
+        LOG_WARN("max_connections %d needs %llu open files per worker, but the limit is %llu: "
+                 "a worker will pause accepting when it runs out",
+                 cfg_.global.max_connections, (unsigned long long)wanted, (unsigned long long)up.rlim_cur);
+}
+
+void Master::create_shared_memory() {
+    shm::Capacity cap;
+    cap.services = uint32_t(cfg_.services.size());
+    for (const auto& s : cfg_.services) cap.servers += uint32_t(s.servers.size());
+    // Room for two generations of workers at once (reload), plus respawns.
+    cap.workers = workers_count_ * 2 + 2;
+    cap.sessions_per_worker = uint32_t(std::min(cfg_.global.max_connections, 65536));
+    segment_ = shm::Segment::create(shm_path_, cap);
+
+    shm::Header& h = segment_.header();
+    const uint32_t seq = shm::seq_write_begin(h.catalog_seq);
+    shm::copy_text(h.config_file, options_.config_path.c_str());
+    uint32_t next_server = 0;
+    const uint64_t now = wall_ms();
+    for (uint32_t si = 0; si < cfg_.services.size(); ++si) {
+        const config::Service& sc = cfg_.services[si];
+        shm::ServiceSlot& svc = segment_.services()[si];
+        shm::copy_text(svc.name, sc.name.c_str());
+        svc.first_server = next_server;
+        svc.server_count = uint32_t(sc.servers.size());
+        svc.mode = uint8_t(sc.mode);
+        svc.balance = uint8_t(sc.balance);
+        for (const config::Server& server : sc.servers) {
+            shm::ServerSlot& s = segment_.servers()[next_server++];
+            shm::copy_text(s.name, server.name.c_str());
+            shm::copy_text(s.address, net::format_address(server.address).c_str());
+            s.service_index = si;
+            s.config_weight = uint32_t(server.weight);
+            s.max_connections = uint32_t(server.max_connections);
+            s.backup = server.backup;
+            s.admin.store(uint8_t(shm::AdminState::Ready));
+            s.health.store(uint8_t(shm::Health::Unchecked));
+            s.weight.store(uint32_t(server.weight));
+            s.last_change_unix_ms.store(now);
+        }
+    }
+    h.service_count.store(uint32_t(cfg_.services.size()));
+    h.server_count.store(next_server);
+    h.generation.store(generation_);
+    shm::seq_write_end(h.catalog_seq, seq);
+}
+
+void Master::install_signals() {
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigset_t blocked;
+    sigemptyset(&blocked);
+    for (int sig : kMasterSignals) {
+        sigaction(sig, &sa, nullptr);
+        sigaddset(&blocked, sig);
+    }
+    signal(SIGPIPE, SIG_IGN);
+    // Blocked everywhere but inside ppoll(): a signal can't slip in between
+    // checking the flags and going to sleep.
+    sigprocmask(SIG_BLOCK, &blocked, &during_wait_);
+    for (int sig : kMasterSignals) sigdelset(&during_wait_, sig);
+}
+
+uint32_t Master::free_worker_slot() const {
+    auto slots = segment_.workers();
+    for (uint32_t i = 0; i < slots.size(); ++i) {
+        bool taken = std::any_of(workers_.begin(), workers_.end(),
+                                 [&](const WorkerProc& w) { return w.pid != 0 && w.slot == i; });
+        if (!taken && slots[i].pid.load() == 0) return i;
+    }
+    return UINT32_MAX;
+}
+
+bool Master::spawn(WorkerProc& w) {
+    w.slot = free_worker_slot();
+    if (w.slot == UINT32_MAX) {
+        LOG_ERROR("no free worker slot in shared memory; worker %u not started", w.set);
+        return false;
+    }
+    shm::WorkerSlot& ws = segment_.workers()[w.slot];
+    ws.generation.store(w.generation);
+    ws.active.store(0);
+    ws.accepted.store(0);
+    ws.started_unix_ms.store(wall_ms());
+    ws.listener_set = w.set;
+    ws.state.store(uint32_t(shm::WorkerState::Running));
+    const pid_t master_pid = getpid();
+    const pid_t pid = fork();
+    if (pid < 0) {
+        LOG_ERROR("fork: %s", std::strerror(errno));
+        ws.state.store(uint32_t(shm::WorkerState::Free));
+        return false;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the master
+        if (getppid() != master_pid) _exit(0);
+        worker_main(w);
+    }
+    ws.pid.store(pid);
+    w.pid = pid;
+    w.started_ms = monotonic_ms();
+    LOG_INFO("worker %u started (pid %d, generation %llu)", w.set, int(pid), (unsigned long long)w.generation);
+    return true;
+}
+
+void Master::worker_main(const WorkerProc& w) {
+    // Back to default dispositions and an empty mask; the worker installs its own.
+    for (int sig : kMasterSignals) signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    close_fds_except(listeners_.fds_of_set(w.set));
+    const bool to_stderr = options_.foreground ? cfg_.global.log.target != config::LogTarget::Syslog
+                                               : cfg_.global.log.target == config::LogTarget::Stderr;
+    log::init("easyproxy", to_stderr, to_log_level(cfg_.global.log.level));
+    static char role[32];
+    snprintf(role, sizeof role, "worker %u", w.set);
+    log::set_role(role);
+
+    worker::Setup setup;
+    setup.config = &cfg_;
+    setup.segment = &segment_;
+    setup.slot = w.slot;
+    setup.generation = w.generation;
+    setup.listeners = listeners_.for_set(w.set);
+    const int code = worker::run(setup);
+    _exit(code);
+}
+
+// A killed worker never decremented the counts of its open connections; its
+// session slots say exactly which ones it held.
+void Master::undo_worker_counts(uint32_t slot) {
+    shm::WorkerSlot& ws = segment_.workers()[slot];
+    const int32_t pid = ws.pid.load();
+    auto services = segment_.services();
+    auto servers = segment_.servers();
+    for (shm::SessionSlot& ss : segment_.sessions(slot)) {
+        const uint32_t seq = ss.seq.load(std::memory_order_acquire);
+        if (seq == 0) continue;
+        if (ss.service < services.size()) {
+            shm::ServiceSlot& svc = services[ss.service];
+            svc.active.fetch_sub(1, std::memory_order_relaxed);
+            if (ss.server != shm::kNoServer && svc.first_server + ss.server < servers.size())
+                servers[svc.first_server + ss.server].active.fetch_sub(1, std::memory_order_relaxed);
+        }
+        ss.seq.store(0, std::memory_order_relaxed);
+    }
+    for (shm::ServiceSlot& svc : services) {
+        uint32_t owner = uint32_t(pid);
+        svc.lock.compare_exchange_strong(owner, 0);  // killed while picking a server
+    }
+    ws.active.store(0);
+    ws.pid.store(0);
+    ws.state.store(uint32_t(shm::WorkerState::Free));
+}
+
+void Master::reap_children() {
+    g_child = 0;
+    int status = 0;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        auto it = std::find_if(workers_.begin(), workers_.end(), [&](const WorkerProc& w) { return w.pid == pid; });
+        if (it == workers_.end()) continue;  // a health-check helper or unknown child
+        WorkerProc& w = *it;
+        const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        if (stopping_ || w.generation != generation_) {
+            LOG_INFO("worker %u (pid %d) %s", w.set, int(pid), describe_exit(status).c_str());
+        } else {
+            LOG_ERROR("worker %u (pid %d) %s; respawning", w.set, int(pid), describe_exit(status).c_str());
+        }
+        if (!clean) undo_worker_counts(w.slot);
+        else {
+            segment_.workers()[w.slot].pid.store(0);
+            segment_.workers()[w.slot].state.store(uint32_t(shm::WorkerState::Free));
+        }
+        w.pid = 0;
+        if (stopping_ || w.generation != generation_) continue;
+        const uint64_t now = monotonic_ms();
+        const bool lived_long = now - w.started_ms >= kStableAfterMs;
+        w.backoff_ms = lived_long ? 0 : std::min(kMaxBackoffMs, w.backoff_ms ? w.backoff_ms * 2 : kFirstBackoffMs);
+        w.respawn_at = now + w.backoff_ms;
+        if (w.backoff_ms)
+            LOG_WARN("worker %u keeps dying; next start in %llu ms", w.set, (unsigned long long)w.backoff_ms);
+    }
+    std::erase_if(workers_, [&](const WorkerProc& w) { return w.pid == 0 && w.generation != generation_; });
+}
+
+void Master::respawn_due() {
+    const uint64_t now = monotonic_ms();
+    for (WorkerProc& w : workers_)
+        if (w.pid == 0 && w.generation == generation_ && now >= w.respawn_at) spawn(w);
+}
+
+void Master::stop_workers(int sig) {
+    for (const WorkerProc& w : workers_)
+        if (w.pid > 0) ::kill(w.pid, sig);
+}
+
+bool Master::wait_workers_gone(uint64_t deadline_ms) {
+    for (;;) {
+        reap_children();
+        if (std::none_of(workers_.begin(), workers_.end(), [](const WorkerProc& w) { return w.pid > 0; }))
+            return true;
+        const uint64_t now = monotonic_ms();
+        if (now >= deadline_ms) return false;
+        timespec ts{0, long(std::min<uint64_t>(deadline_ms - now, 100)) * 1000000L};
+        ::ppoll(nullptr, 0, &ts, &during_wait_);  // wakes on SIGCHLD
+    }
+}
+
+void Master::daemonize() {
+    if (pid_t pid = fork(); pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+    else if (pid > 0) _exit(0);
+    setsid();
+    if (pid_t pid = fork(); pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+    else if (pid > 0) _exit(0);
+    UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (null) {
+        ::dup2(null.get(), STDIN_FILENO);
+        ::dup2(null.get(), STDOUT_FILENO);
+        ::dup2(null.get(), STDERR_FILENO);
+    }
+}
+
+void Master::cleanup_files() {
+    ::unlink(pid_path_.c_str());
+}
+
+int Master::run() {
+    const bool to_stderr = options_.foreground ? cfg_.global.log.target != config::LogTarget::Syslog
+                                               : cfg_.global.log.target == config::LogTarget::Stderr;
+    log::init("easyproxy", to_stderr, to_log_level(cfg_.global.log.level));
+    log::set_role("master");
+    workers_count_ = cfg_.global.workers > 0 ? uint32_t(cfg_.global.workers)
+                                             : uint32_t(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+
+    if (!lock_run_dir()) return 1;
+    std::vector<std::string> errors;
+    if (!listeners_.bind_all(cfg_, workers_count_, errors)) {
+        for (const auto& e : errors) LOG_ERROR("%s", e.c_str());
+        return 1;
+    }
+    raise_fd_limit();
+    try {
+        create_shared_memory();
+    } catch (const std::exception& e) {
+        LOG_ERROR("%s", e.what());
+        return 1;
+    }
+    if (!options_.foreground) daemonize();
+    segment_.header().master_pid.store(getpid());
+    write_pid_file();
+    install_signals();
+    LOG_NOTICE("easyproxy %s starting with %s (%u workers)", PACKAGE_VERSION, options_.config_path.c_str(),
+               workers_count_);
+    {
+        const std::string text = config::summary(cfg_);
+        size_t start = 0;
+        while (start < text.size()) {
+            size_t end = text.find('\n', start);
+            if (end == std::string::npos) end = text.size();
+            if (end > start) LOG_INFO("%s", text.substr(start, end - start).c_str());
+            start = end + 1;
+        }
+    }
+
+    for (uint32_t i = 0; i < workers_count_; ++i) {
+        WorkerProc w;
+        w.set = i;
+        w.generation = generation_;
+        if (!spawn(w)) return 1;
+        workers_.push_back(w);
+    }
+    notify_systemd("READY=1");
+
+    while (!g_terminate && !g_quit) {
+        uint64_t timeout = kTickMs;
+        const uint64_t now = monotonic_ms();
+        for (const WorkerProc& w : workers_)
+            if (w.pid == 0) timeout = std::min(timeout, w.respawn_at > now ? w.respawn_at - now : 0);
+        timespec ts{long(timeout / 1000), long(timeout % 1000) * 1000000L};
+        ::ppoll(nullptr, 0, &ts, &during_wait_);
+
+        if (g_child) reap_children();
+        if (g_reload) {
+            g_reload = 0;
+            LOG_WARN("reload requested: not supported yet, keeping the running configuration");
+        }
+        if (g_reopen) {
+            g_reopen = 0;
+            stop_workers(SIGUSR1);  // workers reopen the access log
+        }
+        respawn_due();
+        segment_.header().heartbeat_ms.store(wall_ms(), std::memory_order_relaxed);
+    }
+
+    stopping_ = true;
+    notify_systemd("STOPPING=1");
+    if (g_quit && !g_terminate) {
+        LOG_NOTICE("graceful stop: no new connections, waiting up to %llu ms for open ones",
+                   (unsigned long long)cfg_.global.shutdown_timeout_ms);
+        listeners_.close_all();  // new clients are refused at once instead of queueing
+        stop_workers(SIGQUIT);
+        if (!wait_workers_gone(monotonic_ms() + cfg_.global.shutdown_timeout_ms + 1000)) stop_workers(SIGKILL);
+    } else {
+        LOG_NOTICE("fast stop");
+        stop_workers(SIGTERM);
+        if (!wait_workers_gone(monotonic_ms() + 2000)) stop_workers(SIGKILL);
+    }
+    wait_workers_gone(monotonic_ms() + 2000);
+    cleanup_files();
+    LOG_NOTICE("stopped");
+    return 0;
+}
+
+}  // namespace
+
+int run(config::Config cfg, const Options& options) {
+    Master m(std::move(cfg), options);
+    return m.run();
+}
+
+}  // namespace ep::master

@@ -1,2 +1,28 @@
-// socket.hpp: (stub, being written)
+// socket.hpp: thin helpers over the BSD socket calls easyproxy makes (in the
+// spirit of redis's anet.c): listening sockets, non-blocking connects, options.
+// Errors come back as errno values so callers decide how to report them.
 #pragma once
+#include <string>
+
+#include "net/address.hpp"
+#include "util/unique_fd.hpp"
+
+namespace ep::net {
+
+// A non-blocking listening socket bound to `addr`. TCP sockets get
+// SO_REUSEADDR, and SO_REUSEPORT when `reuseport` (one accept queue per
+// worker). A unix socket path is unlinked first. On failure returns an empty
+// UniqueFd and sets `error` ("bind 127.0.0.1:80: Permission denied").
+UniqueFd listen_on(const Address& addr, bool reuseport, int backlog, std::string& error);
+
+// Starts a non-blocking connect. Returns the socket, with `in_progress` set
+// when the connect has not completed yet; an empty fd and errno on failure.
+UniqueFd connect_nonblocking(const Address& addr, bool& in_progress, int& err);
+
+// SO_ERROR of a socket whose connect completed (0 = connected).
+int socket_error(int fd);
+
+void set_nodelay(int fd);
+bool set_nonblocking(int fd);
+
+}  // namespace ep::net

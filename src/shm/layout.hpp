@@ -101,7 +101,7 @@ struct alignas(64) ServerSlot {
 
     // passive checks (workers count, master decides)
     std::atomic<uint32_t> recent_fails;
-    uint32_t pad4_;
+    std::atomic<uint32_t> kill_seq;   // bumped by `maint --kill`: workers close older connections
     std::atomic<uint64_t> fail_window_start_ms;  // monotonic
 
     // balancing state, guarded by the owning ServiceSlot::lock
@@ -119,8 +119,12 @@ struct alignas(64) WorkerSlot {
     uint32_t pad_;
 };
 
+inline constexpr uint16_t kNoServer = 0xffff;  // SessionSlot::server before a pick
+
+// One client connection of a worker. `server` is set (not kNoServer) exactly
+// while the connection holds one unit of that server's `active` count.
 struct alignas(64) SessionSlot {
-    std::atomic<uint32_t> seq;          // 0: free; odd: being written
+    std::atomic<uint32_t> seq;          // 0: free; odd: being written; even: in use
     uint16_t service;
     uint16_t server;
     uint8_t family;                     // AF_INET / AF_INET6 / AF_UNIX

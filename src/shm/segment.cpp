@@ -126,10 +126,10 @@ std::span<SessionSlot> Segment::sessions(uint32_t worker_slot) const {
     return {first, h.sessions_per_worker};
 }
 
-SpinGuard::SpinGuard(std::atomic<uint32_t>& word) : word_(word) {
+SpinGuard::SpinGuard(std::atomic<uint32_t>& word, uint32_t owner) : word_(word) {
     for (unsigned spins = 0;; ++spins) {
         uint32_t expected = 0;
-        if (word_.compare_exchange_weak(expected, 1, std::memory_order_acquire, std::memory_order_relaxed)) return;
+        if (word_.compare_exchange_weak(expected, owner, std::memory_order_acquire, std::memory_order_relaxed)) return;
         if (spins > 64) sched_yield();
     }
 }

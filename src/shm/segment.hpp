@@ -62,10 +62,11 @@ inline void seq_write_end(std::atomic<uint32_t>& seq, uint32_t begun) {
 }
 
 // A process-shared spinlock word in the mapping (critical sections are a few
-// hundred nanoseconds: one balancing decision).
+// hundred nanoseconds: one balancing decision). The word holds the owner's
+// pid, so the master can release the lock of a worker killed while holding it.
 class SpinGuard {
 public:
-    explicit SpinGuard(std::atomic<uint32_t>& word);
+    SpinGuard(std::atomic<uint32_t>& word, uint32_t owner);
     ~SpinGuard() { word_.store(0, std::memory_order_release); }
     SpinGuard(const SpinGuard&) = delete;
     SpinGuard& operator=(const SpinGuard&) = delete;

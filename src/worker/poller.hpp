@@ -1,2 +1,45 @@
-// poller.hpp: (stub, being written)
+// poller.hpp: the small event-loop interface a worker is written against
+// (HAProxy's ev_poll.c / ev_epoll.c split). poll() is the portable backend we
+// ship; another backend only has to implement these five calls.
 #pragma once
+#include <signal.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace ep::worker {
+
+// Whoever owns an fd in the poller: a listener or a connection.
+class IoTarget {
+public:
+    virtual ~IoTarget() = default;
+    virtual void on_io(int fd, uint32_t events) = 0;
+};
+
+inline constexpr uint32_t kRead = 1;
+inline constexpr uint32_t kWrite = 2;
+inline constexpr uint32_t kError = 4;  // POLLERR/POLLHUP/POLLNVAL seen
+
+struct Event {
+    int fd;
+    uint32_t events;
+    IoTarget* target;
+};
+
+class Poller {
+public:
+    virtual ~Poller() = default;
+    virtual void add(int fd, uint32_t interest, IoTarget* target) = 0;
+    virtual void modify(int fd, uint32_t interest) = 0;
+    virtual void remove(int fd) = 0;
+    // Waits up to timeout_ms (-1: forever) with `sigmask` installed while
+    // blocked (ppoll semantics: a signal can never slip in before the wait).
+    // Fills `out` with ready fds; returns their count, or -1 on EINTR.
+    virtual int wait(int timeout_ms, const sigset_t* sigmask, std::vector<Event>& out) = 0;
+    virtual size_t size() const = 0;
+};
+
+std::unique_ptr<Poller> make_poll_poller();
+
+}  // namespace ep::worker

@@ -1,1 +1,714 @@
-// worker.cpp: (stub, being written)
+// worker.cpp: the worker process loop. One poll() loop over the worker's
+// listeners and connections: accept, check limits and ACLs, pick a server,
+// connect without blocking (retrying other servers on failure), then relay
+// both directions, passing half-closes on, until both sides are done.
+#include "worker/worker.hpp"
+
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "balance/balancer.hpp"
+#include "net/socket.hpp"
+#include "util/clock.hpp"
+#include "util/log.hpp"
+#include "worker/buffer_pool.hpp"
+#include "worker/connection.hpp"
+
+namespace ep::worker {
+
+namespace {
+
+volatile sig_atomic_t g_stop = 0;      // SIGTERM/SIGINT: close everything now
+volatile sig_atomic_t g_graceful = 0;  // SIGQUIT: stop accepting, finish connections
+volatile sig_atomic_t g_reopen = 0;    // SIGUSR1: reopen the access log
+
+void on_signal(int sig) {
+    if (sig == SIGQUIT) g_graceful = 1;
+    else if (sig == SIGUSR1) g_reopen = 1;
+    else g_stop = 1;
+}
+
+constexpr uint64_t kHousekeepingMs = 250;
+constexpr uint64_t kAcceptPauseMs = 100;  // after EMFILE/ENFILE
+constexpr int kAcceptBurst = 32;
+
+uint64_t seed_from_kernel() {
+    uint64_t seed = 0;
+    if (getrandom(&seed, sizeof seed, 0) != sizeof seed) seed = monotonic_us() ^ uint64_t(getpid()) << 32;
+    return seed;
+}
+
+}  // namespace
+
+struct Listener final : IoTarget {
+    Worker* worker;
+    int fd;
+    uint32_t service;
+    bool watched = false;
+    void on_io(int, uint32_t) override;
+};
+
+// Everything the worker knows about one service at run time.
+struct ServiceRuntime {
+    const config::Service* config;
+    shm::ServiceSlot* slot;
+    std::span<shm::ServerSlot> servers;
+    std::unique_ptr<balance::Balancer> balancer;
+    std::vector<balance::ServerInfo> infos;  // refreshed on each pick (weights change at run time)
+};
+
+class Worker {
+public:
+    explicit Worker(const Setup& setup);
+    int run();
+
+    void on_accept_ready(Listener& l);
+    void on_connection_io(Connection& c, int fd, uint32_t events);
+
+private:
+    void accept_from(Listener& l);
+    bool admitted(ServiceRuntime& svc, const net::Address& client);
+    void start_connect(Connection& c);
+    void on_connect_result(Connection& c, int err);
+    int32_t pick_server(Connection& c);
+    void connect_failed(Connection& c, int err, bool timeout);
+    void begin_relay(Connection& c);
+    bool pump(Connection& c, Flow& f, int from, int to, bool upstream);
+    bool flush(Connection& c, Flow& f, int to);
+    void update_interest(Connection& c);
+    void close_connection(Connection& c, const char* term);
+    void release_buffer(Flow& f);
+    void count_bytes(Connection& c, bool upstream, size_t n);
+    void housekeeping();
+    void check_connect_deadlines();
+    void set_accepting(bool on);
+    void start_graceful();
+    void reap_closed();
+    void open_access_log();
+    void write_access_log(const Connection& c);
+    void session_begin(Connection& c);
+    void session_set_server(Connection& c, int32_t server);
+    void track_connecting(Connection& c, bool on);
+
+    const Setup& setup_;
+    const config::Config& cfg_;
+    shm::WorkerSlot& slot_;
+    std::span<shm::SessionSlot> sessions_;
+    std::vector<int32_t> free_sessions_;
+    std::unique_ptr<Poller> poller_;
+    std::vector<std::unique_ptr<Listener>> listeners_;
+    std::vector<ServiceRuntime> services_;
+    std::vector<std::unique_ptr<Connection>> conns_;   // all live connections
+    std::vector<Connection*> connecting_;
+    std::vector<Connection*> closed_;                  // freed after the event batch
+    std::vector<balance::Candidate> candidates_;
+    BufferPool pool_;
+    balance::Rng rng_;
+    UniqueFd access_log_;
+    uint64_t now_ = 0;
+    uint64_t next_housekeeping_ = 0;
+    uint64_t accept_paused_until_ = 0;
+    uint64_t graceful_deadline_ = 0;
+    bool accepting_ = false;
+    bool draining_ = false;
+};
+
+void Listener::on_io(int, uint32_t) { worker->on_accept_ready(*this); }
+void Connection::on_io(int fd, uint32_t events) { worker->on_connection_io(*this, fd, events); }
+
+Worker::Worker(const Setup& setup)
+    : setup_(setup),
+      cfg_(*setup.config),
+      slot_(setup.segment->workers()[setup.slot]),
+      sessions_(setup.segment->sessions(setup.slot)),
+      poller_(make_poll_poller()),
+      rng_(seed_from_kernel()) {
+    auto all_services = setup.segment->services();
+    auto all_servers = setup.segment->servers();
+    for (size_t i = 0; i < cfg_.services.size(); ++i) {
+        ServiceRuntime rt;
+        rt.config = &cfg_.services[i];
+        rt.slot = &all_services[i];
+        rt.servers = all_servers.subspan(rt.slot->first_server, rt.slot->server_count);
+        rt.balancer = balance::make_balancer(rt.config->balance);
+        for (const auto& s : rt.config->servers)
+            rt.infos.push_back(balance::ServerInfo{s.name, uint32_t(s.weight), s.backup});
+        services_.push_back(std::move(rt));
+    }
+    free_sessions_.reserve(sessions_.size());
+    for (int32_t i = int32_t(sessions_.size()) - 1; i >= 0; --i) free_sessions_.push_back(i);
+    for (const auto& ref : setup.listeners) {
+        auto l = std::make_unique<Listener>();
+        l->worker = this;
+        l->fd = ref.fd;
+        l->service = ref.service;
+        listeners_.push_back(std::move(l));
+    }
+}
+
+int Worker::run() {
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGUSR1}) sigaction(sig, &sa, nullptr);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    // Signals stay blocked except inside ppoll(), so none is lost between
+    // checking the flags and going to sleep.
+    sigset_t blocked, during_wait;
+    sigemptyset(&blocked);
+    for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGUSR1}) sigaddset(&blocked, sig);
+    sigprocmask(SIG_BLOCK, &blocked, &during_wait);
+    for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGUSR1}) sigdelset(&during_wait, sig);
+
+    open_access_log();
+    now_ = monotonic_ms();
+    set_accepting(true);
+    std::vector<Event> events;
+    while (!g_stop) {
+        if (g_graceful && !draining_) start_graceful();
+        if (g_reopen) {
+            g_reopen = 0;
+            open_access_log();
+        }
+        if (draining_ && (conns_.empty() || now_ >= graceful_deadline_)) break;
+
+        int timeout = int(kHousekeepingMs);
+        if (conns_.empty() && accept_paused_until_ == 0 && !draining_) timeout = 1000;
+        for (Connection* c : connecting_)
+            timeout = int(std::min<uint64_t>(uint64_t(timeout), c->deadline_ms > now_ ? c->deadline_ms - now_ : 0));
+        poller_->wait(timeout, &during_wait, events);
+        now_ = monotonic_ms();
+        for (const Event& e : events) e.target->on_io(e.fd, e.events);
+        reap_closed();
+        check_connect_deadlines();
+        if (now_ >= next_housekeeping_) housekeeping();
+    }
+    // Fast stop, or the graceful deadline passed: close what is left.
+    for (auto& c : conns_)
+        if (c->phase != Phase::Closed) close_connection(*c, "KD");
+    reap_closed();
+    slot_.state.store(uint32_t(shm::WorkerState::Free));
+    slot_.pid.store(0);
+    return 0;
+}
+
+// ---- accepting -------------------------------------------------------------
+
+void Worker::set_accepting(bool on) {
+    if (draining_) on = false;
+    if (on == accepting_) return;
+    accepting_ = on;
+    for (auto& l : listeners_) {
+        if (on && !l->watched) poller_->add(l->fd, kRead, l.get());
+        if (!on && l->watched) poller_->remove(l->fd);
+        l->watched = on;
+    }
+}
+
+void Worker::on_accept_ready(Listener& l) { accept_from(l); }
+
+void Worker::accept_from(Listener& l) {
+    ServiceRuntime& svc = services_[l.service];
+    for (int i = 0; i < kAcceptBurst; ++i) {
+        if (conns_.size() >= size_t(cfg_.global.max_connections)) {
+            set_accepting(false);  // resumed when a connection closes
+            return;
+        }
+        net::Address peer;
+        peer.length = sizeof peer.storage;
+        int fd = ::accept4(l.fd, peer.sa(), &peer.length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                LOG_WARN("accept: %s; pausing accepts for %llu ms", std::strerror(errno),
+                         (unsigned long long)kAcceptPauseMs);
+                set_accepting(false);
+                accept_paused_until_ = now_ + kAcceptPauseMs;
+            }
+            return;  // EAGAIN, or the client already left (ECONNABORTED)
+        }
+        UniqueFd client(fd);
+        slot_.accepted.fetch_add(1, std::memory_order_relaxed);
+        svc.slot->accepted.fetch_add(1, std::memory_order_relaxed);
+        if (!admitted(svc, peer)) {
+            svc.slot->denied.fetch_add(1, std::memory_order_relaxed);
+            continue;  // closed by UniqueFd
+        }
+        if (peer.family() != AF_UNIX) net::set_nodelay(fd);
+
+        auto conn = std::make_unique<Connection>();
+        Connection& c = *conn;
+        c.worker = this;
+        c.client = std::move(client);
+        c.client_addr = peer;
+        c.service = l.service;
+        c.accepted_ms = c.last_active_ms = now_;
+        conns_.push_back(std::move(conn));
+        slot_.active.fetch_add(1, std::memory_order_relaxed);
+        svc.slot->active.fetch_add(1, std::memory_order_relaxed);
+        session_begin(c);
+        start_connect(c);
+    }
+}
+
+bool Worker::admitted(ServiceRuntime& svc, const net::Address& client) {
+    const config::Service& sc = *svc.config;
+    if (sc.max_connections > 0 &&
+        svc.slot->active.load(std::memory_order_relaxed) >= uint64_t(sc.max_connections))
+        return false;
+    if (client.family() == AF_UNIX) return true;
+    for (const auto& d : sc.deny)
+        if (d.contains(client)) return false;
+    if (sc.allow.empty()) return true;
+    for (const auto& a : sc.allow)
+        if (a.contains(client)) return true;
+    return false;
+}
+
+// ---- choosing and connecting to a server -----------------------------------
+
+int32_t Worker::pick_server(Connection& c) {
+    ServiceRuntime& svc = services_[c.service];
+    const uint64_t now = now_;
+    (void)now;
+    auto build = [&](bool backups) {
+        candidates_.clear();
+        for (uint32_t i = 0; i < svc.servers.size(); ++i) {
+            shm::ServerSlot& s = svc.servers[i];
+            if (bool(s.backup) != backups) continue;
+            if (s.admin.load(std::memory_order_relaxed) != uint8_t(shm::AdminState::Ready)) continue;
+            if (s.health.load(std::memory_order_relaxed) == uint8_t(shm::Health::Down)) continue;
+            if (s.passive_down.load(std::memory_order_relaxed)) continue;
+            const uint32_t w = s.weight.load(std::memory_order_relaxed);
+            if (w == 0) continue;
+            const uint64_t active = s.active.load(std::memory_order_relaxed);
+            if (s.max_connections && active >= s.max_connections) continue;
+            if (std::find(c.tried, c.tried + c.tries, i) != c.tried + c.tries) continue;
+            candidates_.push_back(balance::Candidate{i, w, active, &s.rr_current});
+        }
+    };
+    for (uint32_t i = 0; i < svc.servers.size(); ++i)
+        svc.infos[i].weight = svc.servers[i].weight.load(std::memory_order_relaxed);
+
+    auto choose = [&]() -> int32_t {
+        build(false);
+        if (candidates_.empty()) build(true);
+        if (candidates_.empty()) return -1;
+        uint8_t keybuf[16];
+        balance::Key key;
+        key.size = net::client_key_bytes(c.client_addr, keybuf);
+        key.data = keybuf;
+        const size_t pos = svc.balancer->pick(candidates_, svc.infos, key, rng_);
+        const uint32_t index = candidates_[pos].index;
+        svc.servers[index].active.fetch_add(1, std::memory_order_relaxed);
+        session_set_server(c, int32_t(index));
+        return int32_t(index);
+    };
+    if (svc.balancer->needs_lock()) {
+        shm::SpinGuard guard(svc.slot->lock, uint32_t(getpid()));
+        return choose();
+    }
+    return choose();
+}
+
+void Worker::start_connect(Connection& c) {
+    ServiceRuntime& svc = services_[c.service];
+    for (;;) {
+        const int32_t index = c.tries < Connection::kMaxTries ? pick_server(c) : -1;
+        if (index < 0) {
+            if (c.tries == 0) svc.slot->no_server.fetch_add(1, std::memory_order_relaxed);
+            close_connection(c, c.tries == 0 ? "SC" : c.term);
+            return;
+        }
+        c.server_index = index;
+        c.tried[c.tries++] = uint32_t(index);
+        shm::ServerSlot& s = svc.servers[size_t(index)];
+        bool in_progress = false;
+        int err = 0;
+        c.server = net::connect_nonblocking(svc.config->servers[size_t(index)].address, in_progress, err);
+        if (!c.server) {
+            connect_failed(c, err, false);
+            if (c.phase == Phase::Closed) return;
+            continue;
+        }
+        c.kill_seq = s.kill_seq.load(std::memory_order_relaxed);
+        if (in_progress) {
+            c.deadline_ms = now_ + svc.config->connect_timeout_ms;
+            c.server_interest = kWrite;
+            poller_->add(c.server.get(), kWrite, &c);
+            track_connecting(c, true);
+            return;
+        }
+        begin_relay(c);
+        return;
+    }
+}
+
+void Worker::track_connecting(Connection& c, bool on) {
+    if (on) {
+        c.connecting_pos = int32_t(connecting_.size());
+        connecting_.push_back(&c);
+    } else if (c.connecting_pos >= 0) {
+        Connection* last = connecting_.back();
+        connecting_[size_t(c.connecting_pos)] = last;
+        last->connecting_pos = c.connecting_pos;
+        connecting_.pop_back();
+        c.connecting_pos = -1;
+    }
+}
+
+void Worker::on_connect_result(Connection& c, int err) {
+    track_connecting(c, false);
+    poller_->remove(c.server.get());
+    c.server_interest = 0;
+    if (err != 0) {
+        c.server.reset();
+        connect_failed(c, err, false);
+        if (c.phase != Phase::Closed) start_connect(c);
+        return;
+    }
+    begin_relay(c);
+}
+
+void Worker::check_connect_deadlines() {
+    for (size_t i = 0; i < connecting_.size();) {
+        Connection& c = *connecting_[i];
+        if (c.deadline_ms > now_) {
+            ++i;
+            continue;
+        }
+        track_connecting(c, false);  // swaps another entry into position i
+        poller_->remove(c.server.get());
+        c.server_interest = 0;
+        c.server.reset();
+        connect_failed(c, ETIMEDOUT, true);
+        if (c.phase != Phase::Closed) start_connect(c);
+    }
+}
+
+// Counts the failure on the server (passive health) and decides whether the
+// caller should try another server.
+void Worker::connect_failed(Connection& c, int err, bool timeout) {
+    ServiceRuntime& svc = services_[c.service];
+    const config::Service& sc = *svc.config;
+    shm::ServerSlot& s = svc.servers[size_t(c.server_index)];
+    s.active.fetch_sub(1, std::memory_order_relaxed);
+    session_set_server(c, -1);
+    s.failures.fetch_add(1, std::memory_order_relaxed);
+    LOG_DEBUG("%s/%s: connect failed: %s", sc.name.c_str(), s.name, timeout ? "timeout" : std::strerror(err));
+
+    if (sc.passive.max_fails > 0) {
+        const uint64_t start = s.fail_window_start_ms.load(std::memory_order_relaxed);
+        if (now_ - start > sc.passive.fail_timeout_ms) {
+            s.fail_window_start_ms.store(now_, std::memory_order_relaxed);
+            s.recent_fails.store(1, std::memory_order_relaxed);
+        } else {
+            s.recent_fails.fetch_add(1, std::memory_order_relaxed);
+        }
+        if (s.recent_fails.load(std::memory_order_relaxed) >= uint32_t(sc.passive.max_fails)) {
+            uint8_t expected = 0;
+            if (s.passive_down.compare_exchange_strong(expected, 1)) {
+                s.last_change_unix_ms.store(wall_ms(), std::memory_order_relaxed);
+                LOG_WARN("%s/%s is DOWN (%d failed connects within %llu ms, last: %s)", sc.name.c_str(), s.name,
+                         sc.passive.max_fails, (unsigned long long)sc.passive.fail_timeout_ms,
+                         timeout ? "timeout" : std::strerror(err));
+            }
+        }
+    }
+    std::memcpy(c.term, timeout ? "sC" : "SC", 3);
+    if (c.tries > sc.retries) {
+        close_connection(c, c.term);
+        return;
+    }
+    s.retries.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Worker::begin_relay(Connection& c) {
+    ServiceRuntime& svc = services_[c.service];
+    shm::ServerSlot& s = svc.servers[size_t(c.server_index)];
+    s.total.fetch_add(1, std::memory_order_relaxed);
+    c.phase = Phase::Relaying;
+    c.connected_ms = c.last_active_ms = now_;
+    c.client_interest = kRead;
+    c.server_interest = kRead;
+    poller_->add(c.client.get(), kRead, &c);
+    poller_->add(c.server.get(), kRead, &c);
+}
+
+// A session slot is taken at accept and records the server once one is
+// picked: while its `server` is set, the connection holds one unit of that
+// server's `active`, which lets the master undo the counts of a killed worker.
+void Worker::session_begin(Connection& c) {
+    if (free_sessions_.empty()) return;
+    c.session = free_sessions_.back();
+    free_sessions_.pop_back();
+    shm::SessionSlot& ss = sessions_[size_t(c.session)];
+    const uint32_t seq = shm::seq_write_begin(ss.seq);
+    ss.service = uint16_t(c.service);
+    ss.server = shm::kNoServer;
+    ss.family = uint8_t(c.client_addr.family());
+    ss.client_port = c.client_addr.port();
+    std::memset(ss.client_addr, 0, sizeof ss.client_addr);
+    if (c.client_addr.family() == AF_INET6)
+        std::memcpy(ss.client_addr, &reinterpret_cast<const sockaddr_in6*>(c.client_addr.sa())->sin6_addr, 16);
+    else if (c.client_addr.family() == AF_INET)
+        std::memcpy(ss.client_addr, &reinterpret_cast<const sockaddr_in*>(c.client_addr.sa())->sin_addr, 4);
+    ss.start_unix_ms = wall_ms();
+    ss.bytes_in.store(0, std::memory_order_relaxed);
+    ss.bytes_out.store(0, std::memory_order_relaxed);
+    shm::seq_write_end(ss.seq, seq);  // even and non-zero: in use
+}
+
+void Worker::session_set_server(Connection& c, int32_t server) {
+    if (c.session < 0) return;
+    shm::SessionSlot& ss = sessions_[size_t(c.session)];
+    const uint32_t seq = shm::seq_write_begin(ss.seq);
+    ss.server = server < 0 ? shm::kNoServer : uint16_t(server);
+    shm::seq_write_end(ss.seq, seq);
+}
+
+// ---- relaying --------------------------------------------------------------
+
+void Worker::on_connection_io(Connection& c, int fd, uint32_t events) {
+    if (c.phase == Phase::Closed) return;
+    if (c.phase == Phase::Connecting) {
+        if (fd == c.server.get()) on_connect_result(c, net::socket_error(fd));
+        return;
+    }
+    const bool is_client = fd == c.client.get();
+    const int other = is_client ? c.server.get() : c.client.get();
+    Flow& incoming = is_client ? c.up : c.down;   // bytes read from fd
+    Flow& outgoing = is_client ? c.down : c.up;   // bytes written to fd
+    if ((events & (kWrite | kError)) && outgoing.pending()) {
+        if (!flush(c, outgoing, fd)) return;
+    }
+    if ((events & (kRead | kError)) && !incoming.eof && !incoming.pending()) {
+        if (!pump(c, incoming, fd, other, is_client)) return;
+    }
+    // poll() reports errors whatever we asked for; a reset peer that we are
+    // not reading from must end the connection, not spin the loop.
+    if ((events & kError) && net::socket_error(fd) != 0) {
+        close_connection(c, is_client ? "CD" : "SD");
+        return;
+    }
+    if (c.up.done() && c.down.done()) {
+        close_connection(c, "--");
+        return;
+    }
+    update_interest(c);
+}
+
+// Reads once from `from` and writes what it got to `to`. Returns false when
+// the connection was closed.
+bool Worker::pump(Connection& c, Flow& f, int from, int to, bool upstream) {
+    if (!f.buf) f.buf = pool_.take();
+    const ssize_t n = ::recv(from, f.buf, BufferPool::kBufferSize, 0);
+    if (n > 0) {
+        c.last_active_ms = now_;
+        count_bytes(c, upstream, size_t(n));
+        f.start = 0;
+        f.end = uint32_t(n);
+        return flush(c, f, to);
+    }
+    if (n == 0) {
+        f.eof = true;
+        release_buffer(f);
+        ::shutdown(to, SHUT_WR);
+        f.shut = true;
+        return true;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+        release_buffer(f);
+        return true;
+    }
+    close_connection(c, upstream ? "CD" : "SD");
+    return false;
+}
+
+bool Worker::flush(Connection& c, Flow& f, int to) {
+    while (f.pending()) {
+        const ssize_t n = ::send(to, f.buf + f.start, f.end - f.start, MSG_NOSIGNAL);
+        if (n > 0) {
+            f.start += uint32_t(n);
+            c.last_active_ms = now_;
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+        if (n < 0 && errno == EINTR) continue;
+        close_connection(c, &f == &c.up ? "SD" : "CD");
+        return false;
+    }
+    release_buffer(f);
+    if (f.eof && !f.shut) {
+        ::shutdown(to, SHUT_WR);
+        f.shut = true;
+    }
+    return true;
+}
+
+void Worker::release_buffer(Flow& f) {
+    if (f.buf) {
+        pool_.give(f.buf);
+        f.buf = nullptr;
+    }
+    f.start = f.end = 0;
+}
+
+void Worker::count_bytes(Connection& c, bool upstream, size_t n) {
+    shm::ServerSlot& s = services_[c.service].servers[size_t(c.server_index)];
+    if (upstream) {
+        c.bytes_in += n;
+        s.bytes_in.fetch_add(n, std::memory_order_relaxed);
+        if (c.session >= 0) sessions_[size_t(c.session)].bytes_in.fetch_add(n, std::memory_order_relaxed);
+    } else {
+        c.bytes_out += n;
+        s.bytes_out.fetch_add(n, std::memory_order_relaxed);
+        if (c.session >= 0) sessions_[size_t(c.session)].bytes_out.fetch_add(n, std::memory_order_relaxed);
+    }
+}
+
+// Reads a side only while nothing read from it waits to be sent (back-pressure);
+// writes a side only while bytes wait for it.
+void Worker::update_interest(Connection& c) {
+    const uint32_t ci = (!c.up.eof && !c.up.pending() ? kRead : 0) | (c.down.pending() ? kWrite : 0);
+    const uint32_t si = (!c.down.eof && !c.down.pending() ? kRead : 0) | (c.up.pending() ? kWrite : 0);
+    if (ci != c.client_interest) {
+        poller_->modify(c.client.get(), ci);
+        c.client_interest = ci;
+    }
+    if (si != c.server_interest) {
+        poller_->modify(c.server.get(), si);
+        c.server_interest = si;
+    }
+}
+
+void Worker::close_connection(Connection& c, const char* term) {
+    if (c.phase == Phase::Closed) return;
+    ServiceRuntime& svc = services_[c.service];
+    if (c.phase == Phase::Connecting) track_connecting(c, false);
+    if (c.phase == Phase::Relaying) {
+        svc.servers[size_t(c.server_index)].active.fetch_sub(1, std::memory_order_relaxed);
+    } else if (c.server && c.server_index >= 0) {
+        svc.servers[size_t(c.server_index)].active.fetch_sub(1, std::memory_order_relaxed);
+    }
+    if (c.client_interest || c.phase == Phase::Relaying) poller_->remove(c.client.get());
+    if (c.server && (c.server_interest || c.phase == Phase::Relaying)) poller_->remove(c.server.get());
+    std::memcpy(c.term, term, 2);
+    c.term[2] = '\0';
+    if (access_log_) write_access_log(c);
+    release_buffer(c.up);
+    release_buffer(c.down);
+    if (c.session >= 0) {
+        sessions_[size_t(c.session)].seq.store(0, std::memory_order_release);
+        free_sessions_.push_back(c.session);
+        c.session = -1;
+    }
+    c.client.reset();
+    c.server.reset();
+    c.phase = Phase::Closed;
+    slot_.active.fetch_sub(1, std::memory_order_relaxed);
+    svc.slot->active.fetch_sub(1, std::memory_order_relaxed);
+    closed_.push_back(&c);
+}
+
+// Connections are freed only after the whole event batch ran, so an event
+// still queued for a closed connection finds it (Closed) instead of freed memory.
+void Worker::reap_closed() {
+    if (closed_.empty()) return;
+    closed_.clear();
+    std::erase_if(conns_, [](const std::unique_ptr<Connection>& c) { return c->phase == Phase::Closed; });
+    if (!accepting_ && !draining_ && accept_paused_until_ == 0 &&
+        conns_.size() < size_t(cfg_.global.max_connections))
+        set_accepting(true);
+}
+
+// ---- timers ----------------------------------------------------------------
+
+void Worker::housekeeping() {
+    next_housekeeping_ = now_ + kHousekeepingMs;
+    if (accept_paused_until_ && now_ >= accept_paused_until_) {
+        accept_paused_until_ = 0;
+        if (conns_.size() < size_t(cfg_.global.max_connections)) set_accepting(true);
+    }
+    for (auto& cp : conns_) {
+        Connection& c = *cp;
+        if (c.phase != Phase::Relaying) continue;
+        ServiceRuntime& svc = services_[c.service];
+        if (now_ - c.last_active_ms >= svc.config->idle_timeout_ms) {
+            close_connection(c, "cD");
+            continue;
+        }
+        const shm::ServerSlot& s = svc.servers[size_t(c.server_index)];
+        if (s.kill_seq.load(std::memory_order_relaxed) != c.kill_seq) close_connection(c, "KD");
+    }
+    reap_closed();
+}
+
+void Worker::start_graceful() {
+    draining_ = true;
+    set_accepting(false);
+    slot_.state.store(uint32_t(shm::WorkerState::Draining));
+    graceful_deadline_ = now_ + cfg_.global.shutdown_timeout_ms;
+    LOG_INFO("stopping gracefully: %zu connections to finish (at most %llu ms)", conns_.size(),
+             (unsigned long long)cfg_.global.shutdown_timeout_ms);
+    // Our copies of the listening sockets are no longer needed: the master
+    // keeps the originals, so no queued client is lost.
+    for (auto& l : listeners_) ::close(l->fd);
+    listeners_.clear();
+}
+
+// ---- access log ----------------------------------------------------------
+
+void Worker::open_access_log() {
+    const std::string& path = cfg_.global.log.access_log;
+    if (path.empty()) return;
+    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        LOG_ERROR("cannot open access log %s: %s", path.c_str(), std::strerror(errno));
+        return;
+    }
+    access_log_.reset(fd);
+}
+
+// One line per connection, HAProxy tcplog-like: time, client, service/server,
+// connect time, duration, bytes each way, termination code.
+void Worker::write_access_log(const Connection& c) {
+    const ServiceRuntime& svc = services_[c.service];
+    char stamp[32];
+    const uint64_t wall = wall_ms();
+    time_t secs = time_t(wall / 1000);
+    struct tm tmv;
+    gmtime_r(&secs, &tmv);
+    size_t k = strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tmv);
+    snprintf(stamp + k, sizeof stamp - k, ".%03uZ", unsigned(wall % 1000));
+    const char* server = c.server_index >= 0 ? svc.config->servers[size_t(c.server_index)].name.c_str() : "<NOSRV>";
+    const long long connect_ms = c.connected_ms ? (long long)(c.connected_ms - c.accepted_ms) : -1;
+    char line[512];
+    int n = snprintf(line, sizeof line, "%s %s %s/%s connect_ms=%lld duration_ms=%llu bytes_in=%llu bytes_out=%llu %s\n",
+                     stamp, net::format_address(c.client_addr).c_str(), svc.config->name.c_str(), server, connect_ms,
+                     (unsigned long long)(now_ - c.accepted_ms), (unsigned long long)c.bytes_in,
+                     (unsigned long long)c.bytes_out, c.term);
+    if (n > 0) {
+        ssize_t ignored = ::write(access_log_.get(), line, size_t(std::min(n, int(sizeof line) - 1)));
+        (void)ignored;
+    }
+}
+
+int run(const Setup& setup) {
+    shm::WorkerSlot& slot = setup.segment->workers()[setup.slot];
+    slot.state.store(uint32_t(shm::WorkerState::Running));
+    Worker w(setup);
+    return w.run();
+}
+
+}  // namespace ep::worker

@@ -1,2 +1,29 @@
-// worker.hpp: (stub, being written)
+// worker.hpp: entry point of a worker process. A worker accepts on its own
+// SO_REUSEPORT sockets, picks a server through the service's balancer (state
+// shared with the other workers in shared memory), connects and relays.
 #pragma once
+#include <cstdint>
+#include <vector>
+
+#include "config/config.hpp"
+#include "shm/segment.hpp"
+
+namespace ep::worker {
+
+struct ListenerRef {
+    int fd;
+    uint32_t service;  // index in config.services
+};
+
+struct Setup {
+    const config::Config* config;
+    const shm::Segment* segment;
+    uint32_t slot;             // this worker's WorkerSlot (and session range)
+    uint64_t generation;
+    std::vector<ListenerRef> listeners;
+};
+
+// Runs the worker loop until told to stop; returns the process exit code.
+int run(const Setup& setup);
+
+}  // namespace ep::worker
