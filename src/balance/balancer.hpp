@@ -21,8 +21,8 @@ struct Candidate {
 };
 
 // The hashing key of a connection: client address bytes (tcp) or the
-// uri/header/cookie value (http). Empty: algorithms that hash fall back to
-// round robin.
+// uri/header/cookie value (http). Empty: algorithms that hash fall back to a
+// weighted random draw (no shared state, so still no lock).
 struct Key {
     const uint8_t* data = nullptr;
     size_t size = 0;
@@ -61,6 +61,14 @@ public:
 };
 
 std::unique_ptr<Balancer> make_balancer(config::Balance algorithm);
+
+// One factory per algorithm file (HAProxy's one-file-per-algorithm layout);
+// make_balancer() is the table that maps config names onto them.
+std::unique_ptr<Balancer> make_roundrobin();
+std::unique_ptr<Balancer> make_leastconn();
+std::unique_ptr<Balancer> make_random();
+std::unique_ptr<Balancer> make_p2c();
+std::unique_ptr<Balancer> make_maglev();  // source, maglev, uri, header, cookie
 
 // Pure cores, shared by the algorithm classes and called directly by tests.
 // nginx smooth weighted round robin over `c` (updates *rr_current).
