@@ -209,20 +209,12 @@ class Proxy(Process):
         return run_tool([EPCTL, "-r", self.run_dir] + list(args), check)
 
     def wait_ready(self, workers):
+        """Listeners are bound before the workers fork, so the proxy serves once
+        its workers run (no probe connection: it would skew balancing counts)."""
         def ready():
             if not self.alive():
                 raise AssertionError("easyproxy exited with %s:\n%s" % (self.proc.returncode, self.log()))
-            if len(self.worker_pids()) < workers:
-                return False
-            for svc in self.config["services"]:
-                for addr in svc["listen"] if isinstance(svc["listen"], list) else [svc["listen"]]:
-                    if addr.startswith("unix:"):
-                        continue
-                    try:
-                        socket.create_connection(tuple(addr.rsplit(":", 1)), timeout=1).close()
-                    except OSError:
-                        return False
-            return True
+            return len(self.worker_pids()) >= workers and os.path.exists(os.path.join(self.run_dir, "easyproxy.pid"))
         wait_until(ready, 15, what="easyproxy to serve")
 
 

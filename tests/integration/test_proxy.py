@@ -1,1 +1,250 @@
-"""(stub)"""
+"""The relay: bytes both ways, half-close, large payloads, retries on refused
+and blackholed servers, no usable server, idle timeout, ACLs and limits."""
+import hashlib
+import os
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import connect, fetch_name, new_ip, read_line, wait_until  # noqa: E402
+
+PATTERN_SHA_1MIB = None
+
+
+def recv_all(sock, limit=None):
+    h, total = hashlib.sha256(), 0
+    while True:
+        data = sock.recv(262144)
+        if not data:
+            break
+        h.update(data)
+        total += len(data)
+    return total, h.hexdigest()
+
+
+def payload_chunks(total, seed=7):
+    """Deterministic pseudo-random chunks (16 distinct 1 MiB blocks)."""
+    import random
+    rnd = random.Random(seed)
+    blocks = [rnd.randbytes(1 << 20) for _ in range(16)]
+    sent = 0
+    i = 0
+    while sent < total:
+        b = blocks[(i * 7 + i // 16) % 16][: total - sent]
+        sent += len(b)
+        i += 1
+        yield b
+
+
+def blackhole(ip):
+    """A listener whose accept queue is full: further SYNs are dropped, so a
+    connect to it hangs until the connector's timeout."""
+    l = socket.socket()
+    l.bind((ip, 0))
+    l.listen(0)
+    fillers = []
+    for _ in range(4):
+        s = socket.socket()
+        s.setblocking(False)
+        try:
+            s.connect(l.getsockname())
+        except BlockingIOError:
+            pass
+        fillers.append(s)
+    time.sleep(0.1)
+    return l, fillers, "%s:%d" % l.getsockname()
+
+
+class RelayTest(harness.ProxyTestCase):
+    def test_echo_exact_bytes(self):
+        b = self.backend("echo", mode="echo")
+        svc, addr = self.service([b])
+        self.proxy([svc])
+        with connect(addr) as s:
+            data = os.urandom(300000)
+            threading.Thread(target=lambda: (s.sendall(data), s.shutdown(socket.SHUT_WR)), daemon=True).start()
+            total, digest = recv_all(s)
+        self.assertEqual(total, 300000)
+        self.assertEqual(digest, hashlib.sha256(data).hexdigest())
+
+    def test_half_close_from_client(self):
+        """Client sends then shuts its write side; the server's reply still arrives."""
+        b = self.backend("digest", mode="digest")
+        svc, addr = self.service([b])
+        self.proxy([svc])
+        data = os.urandom(1 << 20)
+        with connect(addr) as s:
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+            reply = read_line(s, 10)
+            self.assertEqual(s.recv(10), b"")  # then a clean EOF
+        self.assertEqual(reply, "%d %s" % (len(data), hashlib.sha256(data).hexdigest()))
+
+    def test_half_close_from_server(self):
+        """Server sends then shuts its write side; the client can still send."""
+        b = self.backend("source", mode="source", bytes=1 << 20)
+        svc, addr = self.service([b])
+        self.proxy([svc])
+        expected = hashlib.sha256()
+        for chunk in harness_pattern(1 << 20):
+            expected.update(chunk)
+        with connect(addr) as s:
+            s.settimeout(10)
+            total, digest = recv_all(s)  # EOF from the server's shutdown
+            self.assertEqual((total, digest), (1 << 20, expected.hexdigest()))
+            late = os.urandom(4096)
+            s.sendall(late)
+            s.shutdown(socket.SHUT_WR)
+            want = "RECV 4096 %s" % hashlib.sha256(late).hexdigest()
+            wait_until(lambda: want in b.output(), 10, what="backend to receive the late bytes")
+
+    def test_256mib_both_directions(self):
+        b = self.backend("echo", mode="echo")
+        svc, addr = self.service([b])
+        self.proxy([svc])
+        size = 256 << 20
+        sent = hashlib.sha256()
+        with connect(addr, timeout=60) as s:
+            def send():
+                for chunk in payload_chunks(size):
+                    sent.update(chunk)
+                    s.sendall(chunk)
+                s.shutdown(socket.SHUT_WR)
+            t = threading.Thread(target=send, daemon=True)
+            t.start()
+            total, digest = recv_all(s)
+            t.join(60)
+        self.assertEqual(total, size)
+        self.assertEqual(digest, sent.hexdigest())
+
+
+def harness_pattern(n):
+    block = hashlib.sha256(b"easyproxy").digest() * 2048
+    while n > 0:
+        chunk = block[: min(n, len(block))]
+        n -= len(chunk)
+        yield chunk
+
+
+class FailureTest(harness.ProxyTestCase):
+    def test_refused_server_is_retried_on_another(self):
+        live = self.backend("live")
+        dead_ip = new_ip()
+        dead = {"name": "dead", "address": "%s:%d" % (dead_ip, harness.free_port(dead_ip))}
+        svc, addr = self.service([dead, live], passive={"max_fails": 0})
+        p = self.proxy([svc])
+        names = [fetch_name(addr) for _ in range(10)]
+        self.assertEqual(names, ["live"] * 10)
+        stats = {s["server"]: s for s in servers_json(p)}
+        self.assertEqual(stats["dead"]["failures"], 5)   # round robin sent every other first try there
+        self.assertEqual(stats["dead"]["retries"], 5)
+        self.assertEqual(stats["live"]["total"], 10)
+
+    def test_blackholed_server_times_out_and_is_retried(self):
+        live = self.backend("live")
+        ip = new_ip()
+        hole, fillers, hole_addr = blackhole(ip)
+        try:
+            svc, addr = self.service([{"name": "hole", "address": hole_addr}, live],
+                                     connect_timeout="300ms", passive={"max_fails": 0})
+            self.proxy([svc])
+            t0 = time.monotonic()
+            first = fetch_name(addr, timeout=5)   # round robin: the hole first
+            elapsed = time.monotonic() - t0
+            self.assertEqual(first, "live")
+            self.assertGreaterEqual(elapsed, 0.25)
+            self.assertLess(elapsed, 2.0)
+        finally:
+            for f in fillers:
+                f.close()
+            hole.close()
+
+    def test_no_usable_server_closes_client_at_once(self):
+        svc, addr = self.service([{"name": "zero", "address": "127.0.0.1:9", "weight": 0}])
+        p = self.proxy([svc])
+        for _ in range(3):
+            with connect(addr) as s:
+                s.settimeout(2)
+                t0 = time.monotonic()
+                self.assertEqual(s.recv(10), b"")
+                self.assertLess(time.monotonic() - t0, 1.0)
+        services = {s["service"]: s for s in services_json(p)}
+        self.assertEqual(services["svc"]["no_server"], 3)
+
+    def test_retries_exhausted_closes_client(self):
+        ips = [new_ip() for _ in range(3)]
+        dead = [{"name": "d%d" % i, "address": "%s:%d" % (ip, harness.free_port(ip))} for i, ip in enumerate(ips)]
+        svc, addr = self.service(dead, retries=1, passive={"max_fails": 0})
+        p = self.proxy([svc])
+        with connect(addr) as s:
+            s.settimeout(3)
+            self.assertEqual(s.recv(10), b"")
+        failures = sum(s["failures"] for s in servers_json(p))
+        self.assertEqual(failures, 2)  # the first try and one retry
+
+    def test_idle_timeout_closes_quiet_connection(self):
+        b = self.backend("a")
+        svc, addr = self.service([b], idle_timeout="600ms")
+        self.proxy([svc])
+        with connect(addr) as s:
+            self.assertEqual(read_line(s), "a")
+            t0 = time.monotonic()
+            s.settimeout(5)
+            self.assertEqual(s.recv(10), b"")
+            elapsed = time.monotonic() - t0
+        self.assertGreaterEqual(elapsed, 0.5)
+        self.assertLess(elapsed, 2.5)
+
+    def test_traffic_keeps_connection_past_idle_timeout(self):
+        b = self.backend("a")
+        svc, addr = self.service([b], idle_timeout="800ms")
+        self.proxy([svc])
+        with connect(addr) as s:
+            self.assertEqual(read_line(s), "a")
+            for i in range(6):   # 6 x 300 ms > idle_timeout, but never idle that long
+                time.sleep(0.3)
+                s.sendall(b"ping%d\n" % i)
+                self.assertEqual(read_line(s), "ping%d" % i)
+
+
+class AccessTest(harness.ProxyTestCase):
+    def test_deny_and_allow(self):
+        b = self.backend("a")
+        denied_ip, allowed_ip = new_ip(), new_ip()
+        svc, addr = self.service([b], allow=["127.0.0.0/8"], deny=[denied_ip + "/32"])
+        p = self.proxy([svc])
+        self.assertEqual(fetch_name(addr, source=allowed_ip), "a")
+        self.assertEqual(fetch_name(addr, source=denied_ip), "")
+        services = {s["service"]: s for s in services_json(p)}
+        self.assertEqual(services["svc"]["denied"], 1)
+
+    def test_service_max_connections(self):
+        b = self.backend("a")
+        svc, addr = self.service([b], max_connections=2)
+        self.proxy([svc])
+        held = [connect(addr), connect(addr)]
+        try:
+            for h in held:
+                self.assertEqual(read_line(h), "a")
+            self.assertEqual(fetch_name(addr), "")   # the third is refused
+        finally:
+            for h in held:
+                h.close()
+        wait_until(lambda: fetch_name(addr) == "a", 5, what="a slot to free up")
+
+
+def servers_json(proxy):
+    import json
+    return json.loads(proxy.epstat("-o", "json", "servers").stdout)["servers"]
+
+
+def services_json(proxy):
+    import json
+    return json.loads(proxy.epstat("-o", "json", "services").stdout)["services"]
+
+
+if __name__ == "__main__":
+    harness.main()
