@@ -1,1 +1,770 @@
-// loader.cpp: (stub, being written)
+// loader.cpp: libconfig++ text -> config::Config, checking every rule of
+// DESIGN.md §3. It never stops at the first problem: each one becomes a
+// Diagnostic ("FILE:LINE: key.path: message") and all are thrown together.
+#include "config/loader.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <initializer_list>
+#include <libconfig.h++>
+#include <optional>
+#include <utility>
+
+#include "util/duration.hpp"
+#include "util/unique_fd.hpp"
+
+namespace ep::config {
+
+namespace {
+
+using libconfig::Setting;
+
+// poll() takes an int of milliseconds; 576h (24 days) stays below INT_MAX.
+constexpr uint64_t kMaxDurationMs = 576ull * 60 * 60 * 1000;
+constexpr const char* kMaxDurationText = "576h";
+
+template <typename E>
+struct EnumName {
+    const char* name;
+    E value;
+};
+
+constexpr EnumName<Mode> kModes[] = {{"tcp", Mode::Tcp}, {"http", Mode::Http}};
+constexpr EnumName<ProxyProtocol> kProxyProtocols[] = {
+    {"off", ProxyProtocol::Off}, {"v1", ProxyProtocol::V1}, {"v2", ProxyProtocol::V2}};
+constexpr EnumName<CheckType> kCheckTypes[] = {
+    {"tcp", CheckType::Tcp}, {"http", CheckType::Http}, {"send-expect", CheckType::SendExpect}};
+constexpr EnumName<LogLevel> kLogLevels[] = {{"debug", LogLevel::Debug},
+                                             {"info", LogLevel::Info},
+                                             {"notice", LogLevel::Notice},
+                                             {"warning", LogLevel::Warning},
+                                             {"error", LogLevel::Error}};
+constexpr EnumName<LogTarget> kLogTargets[] = {{"stderr", LogTarget::Stderr},
+                                               {"syslog", LogTarget::Syslog}};
+constexpr EnumName<Poller> kPollers[] = {
+    {"auto", Poller::Auto}, {"poll", Poller::Poll}, {"epoll", Poller::Epoll}};
+// Algorithms written as a plain word; header:NAME and cookie:NAME are parsed apart.
+constexpr EnumName<Balance> kPlainBalances[] = {
+    {"roundrobin", Balance::RoundRobin}, {"random", Balance::Random},
+    {"source", Balance::Source},         {"leastconn", Balance::LeastConn},
+    {"p2c", Balance::P2C},               {"maglev", Balance::Maglev},
+    {"uri", Balance::Uri}};
+
+std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
+
+const char* type_phrase(const Setting& s) {
+    switch (s.getType()) {
+    case Setting::TypeInt:
+    case Setting::TypeInt64: return "an integer";
+    case Setting::TypeFloat: return "a float";
+    case Setting::TypeString: return "a string";
+    case Setting::TypeBoolean: return "a boolean";
+    case Setting::TypeGroup: return "a group";
+    case Setting::TypeArray: return "an array";
+    case Setting::TypeList: return "a list";
+    default: return "nothing";
+    }
+}
+
+bool is_integer(const Setting& s) {
+    return s.getType() == Setting::TypeInt || s.getType() == Setting::TypeInt64;
+}
+
+// libconfig 1.5 converts strictly: an int setting must be read as int.
+long long integer_value(const Setting& s) {
+    return s.getType() == Setting::TypeInt ? static_cast<long long>(static_cast<int>(s))
+                                           : static_cast<long long>(s);
+}
+
+bool is_list(const Setting& s) {
+    return s.getType() == Setting::TypeList || s.getType() == Setting::TypeArray;
+}
+
+// Service and server names live in 64-byte shared-memory slots and appear in
+// "SERVICE/SERVER" commands, hence the short, slash-free alphabet.
+bool is_valid_name(std::string_view name) {
+    if (name.empty() || name.size() > 63) return false;
+    for (char c : name) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                        c == '_' || c == '.' || c == '-';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+// RFC 9110 token: what a header or cookie name may be made of.
+bool is_token(std::string_view text) {
+    if (text.empty()) return false;
+    for (char c : text) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                        std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+        if (!ok) return false;
+    }
+    return true;
+}
+
+template <typename E, size_t N>
+std::string enum_choices(const EnumName<E> (&names)[N]) {
+    std::string out;
+    for (size_t i = 0; i < N; ++i) out += (i ? ", " : "") + std::string(names[i].name);
+    return out;
+}
+
+template <typename E, size_t N>
+const char* enum_text(const EnumName<E> (&names)[N], E value) {
+    for (const auto& n : names)
+        if (n.value == value) return n.name;
+    return "?";
+}
+
+// Collects the diagnostics of one load; `file` names text that has no file.
+class Diagnostics {
+public:
+    Diagnostics(std::string file, std::string include_dir)
+        : file_(std::move(file)), include_dir_(std::move(include_dir)) {}
+
+    void add(const Setting& at, std::string path, std::string message) {
+        list_.push_back(Diagnostic{source_file(at), static_cast<int>(at.getSourceLine()), std::move(path),
+                                   std::move(message)});
+    }
+    // Problems are found group by group; people read them in file order.
+    std::vector<Diagnostic> sorted() && {
+        std::stable_sort(list_.begin(), list_.end(),
+                         [](const Diagnostic& a, const Diagnostic& b) { return a.line < b.line; });
+        return std::move(list_);
+    }
+    bool empty() const { return list_.empty(); }
+
+private:
+    // libconfig names an @include'd file as written, relative to the include
+    // directory; the main text has no name (it is read as a string).
+    std::string source_file(const Setting& at) const {
+        const char* source = at.getSourceFile();
+        if (!source) return file_;
+        return source[0] == '/' ? source : include_dir_ + source;
+    }
+
+    std::string file_;
+    std::string include_dir_;
+    std::vector<Diagnostic> list_;
+};
+
+// Reads one libconfig group: knows its key path ("services[0].health_check")
+// and turns every wrong value into a diagnostic. Getters return true only
+// when the key is present and its value valid; `out` keeps its default otherwise.
+class Reader {
+public:
+    Reader(const Setting& group, std::string path, Diagnostics& diags)
+        : group_(group), path_(std::move(path)), diags_(diags) {}
+
+    const std::string& path() const { return path_; }
+    int line() const { return static_cast<int>(group_.getSourceLine()); }
+    std::string path_of(const char* key) const { return path_.empty() ? key : path_ + "." + key; }
+    const Setting* find(const char* key) const {
+        return group_.exists(key) ? &group_[key] : nullptr;
+    }
+
+    void error_here(std::string message) { diags_.add(group_, path_, std::move(message)); }
+    void error_at(const Setting& s, const std::string& path, std::string message) {
+        diags_.add(s, path, std::move(message));
+    }
+    void error_at(const char* key, std::string message) {
+        if (const Setting* s = find(key)) error_at(*s, path_of(key), std::move(message));
+    }
+
+    // A missing key is reported at the line of the group that should hold it.
+    bool require(std::initializer_list<const char*> keys) {
+        bool all = true;
+        for (const char* key : keys) {
+            if (find(key)) continue;
+            error_here(std::string("missing required key ") + quoted(key));
+            all = false;
+        }
+        return all;
+    }
+
+    void check_unknown_keys(std::initializer_list<const char*> allowed) {
+        for (int i = 0; i < group_.getLength(); ++i) {
+            const Setting& child = group_[i];
+            const char* name = child.getName();
+            if (!name) continue;
+            const bool known = std::any_of(allowed.begin(), allowed.end(),
+                                           [name](const char* a) { return std::strcmp(a, name) == 0; });
+            if (!known) error_at(child, path_of(name), "unknown key");
+        }
+    }
+
+    bool get_int(const char* key, int& out, long long lo, long long hi) {
+        const Setting* s = find(key);
+        return s && int_value(*s, path_of(key), out, lo, hi);
+    }
+
+    bool get_bool(const char* key, bool& out) {
+        const Setting* s = find(key);
+        if (!s || !has_type(*s, path_of(key), s->getType() == Setting::TypeBoolean, "a boolean"))
+            return false;
+        out = static_cast<bool>(*s);
+        return true;
+    }
+
+    bool get_string(const char* key, std::string& out) {
+        const Setting* s = find(key);
+        return s && string_value(*s, path_of(key), out);
+    }
+
+    bool get_nonempty_string(const char* key, std::string& out) {
+        std::string text;
+        if (!get_string(key, text)) return false;
+        if (text.empty()) {
+            error_at(key, "must not be empty");
+            return false;
+        }
+        out = std::move(text);
+        return true;
+    }
+
+    bool get_absolute_path(const char* key, std::string& out) {
+        std::string text;
+        if (!get_string(key, text)) return false;
+        if (text.empty() || text.front() != '/') {
+            error_at(key, "must be an absolute path (got " + quoted(text) + ")");
+            return false;
+        }
+        out = std::move(text);
+        return true;
+    }
+
+    // An integer of milliseconds or a string with a unit ("250ms", "2s").
+    bool get_duration(const char* key, uint64_t& out, uint64_t min_ms) {
+        const Setting* s = find(key);
+        if (!s) return false;
+        uint64_t ms = 0;
+        std::string written;
+        if (is_integer(*s)) {
+            const long long value = integer_value(*s);
+            written = std::to_string(value);
+            if (value < 0) {
+                error_at(key, "must not be negative (got " + written + ")");
+                return false;
+            }
+            ms = uint64_t(value);
+        } else if (s->getType() == Setting::TypeString) {
+            written = quoted(s->c_str());
+            std::string error;
+            if (!parse_duration_ms(s->c_str(), ms, error)) {
+                error_at(key, error);
+                return false;
+            }
+        } else {
+            has_type(*s, path_of(key), false, "a duration such as \"2s\" or an integer of milliseconds");
+            return false;
+        }
+        if (ms < min_ms || ms > kMaxDurationMs) {
+            error_at(key, (min_ms == 0 ? std::string("must be at most ")
+                                       : "must be between " + format_duration_ms(min_ms) + " and ") +
+                              kMaxDurationText + " (got " + written + ")");
+            return false;
+        }
+        out = ms;
+        return true;
+    }
+
+    template <typename E, size_t N>
+    bool get_enum(const char* key, E& out, const EnumName<E> (&names)[N]) {
+        std::string text;
+        if (!get_string(key, text)) return false;
+        for (const auto& n : names) {
+            if (text == n.name) {
+                out = n.value;
+                return true;
+            }
+        }
+        error_at(key, "must be one of " + enum_choices(names) + " (got " + quoted(text) + ")");
+        return false;
+    }
+
+    // Visits the group `key`, if present; a non-group value is an error.
+    template <typename Visit>
+    bool with_group(const char* key, Visit&& visit) {
+        const Setting* s = find(key);
+        if (!s || !has_type(*s, path_of(key), s->getType() == Setting::TypeGroup, "a group { ... }"))
+            return false;
+        Reader child(*s, path_of(key), diags_);
+        visit(child);
+        return true;
+    }
+
+    // Visits each group of the list `key`, which must hold at least one `noun`.
+    template <typename Visit>
+    void each_group(const char* key, const char* noun, Visit&& visit) {
+        const Setting* list = find(key);
+        if (!list) return;
+        const std::string list_path = path_of(key);
+        if (!has_type(*list, list_path, is_list(*list), "a list ( { ... }, ... )")) return;
+        if (list->getLength() == 0) error_at(*list, list_path, std::string("must list at least one ") + noun);
+        for (int i = 0; i < list->getLength(); ++i) {
+            const Setting& item = (*list)[i];
+            const std::string item_path = list_path + "[" + std::to_string(i) + "]";
+            if (!has_type(item, item_path, item.getType() == Setting::TypeGroup, "a group { ... }"))
+                continue;
+            Reader child(item, item_path, diags_);
+            visit(child, i);
+        }
+    }
+
+    // Visits each string of `key`, written as one string or a list of them:
+    // visit(setting, path, text). Returns the number of items written.
+    template <typename Visit>
+    int each_string(const char* key, Visit&& visit) {
+        const Setting* s = find(key);
+        if (!s) return 0;
+        const std::string key_path = path_of(key);
+        if (s->getType() == Setting::TypeString) {
+            visit(*s, key_path, std::string(s->c_str()));
+            return 1;
+        }
+        if (!has_type(*s, key_path, is_list(*s), "a string or a list of strings")) return 0;
+        for (int i = 0; i < s->getLength(); ++i) {
+            const Setting& item = (*s)[i];
+            const std::string item_path = key_path + "[" + std::to_string(i) + "]";
+            std::string text;
+            if (string_value(item, item_path, text)) visit(item, item_path, text);
+        }
+        return s->getLength();
+    }
+
+    // "hostname:port" is resolved here, at load and at each reload.
+    bool get_address(const char* key, net::Address& out, std::string& text) {
+        std::string written;
+        if (!get_string(key, written)) return false;
+        std::string error;
+        if (!net::parse_address(written, out, error)) {
+            error_at(key, error);
+            return false;
+        }
+        text = std::move(written);
+        return true;
+    }
+
+    void get_cidr_list(const char* key, std::vector<net::Cidr>& out) {
+        each_string(key, [&](const Setting& s, const std::string& path, const std::string& text) {
+            net::Cidr cidr;
+            std::string error;
+            if (net::parse_cidr(text, cidr, error)) out.push_back(cidr);
+            else error_at(s, path, error);
+        });
+    }
+
+private:
+    bool has_type(const Setting& s, const std::string& path, bool ok, const char* wanted) {
+        if (!ok) error_at(s, path, std::string("must be ") + wanted + " (got " + type_phrase(s) + ")");
+        return ok;
+    }
+
+    bool string_value(const Setting& s, const std::string& path, std::string& out) {
+        if (!has_type(s, path, s.getType() == Setting::TypeString, "a string")) return false;
+        out = s.c_str();
+        return true;
+    }
+
+    bool int_value(const Setting& s, const std::string& path, int& out, long long lo, long long hi) {
+        if (!has_type(s, path, is_integer(s), "an integer")) return false;
+        const long long value = integer_value(s);
+        if (value < lo || value > hi) {
+            const std::string got = " (got " + std::to_string(value) + ")";
+            if (hi == INT_MAX && value < lo)
+                error_at(s, path, "must be at least " + std::to_string(lo) + got);
+            else
+                error_at(s, path, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + got);
+            return false;
+        }
+        out = static_cast<int>(value);
+        return true;
+    }
+
+    const Setting& group_;
+    std::string path_;
+    Diagnostics& diags_;
+};
+
+// What the name-uniqueness and listen-uniqueness rules remember.
+struct NameSeen {
+    std::string name;
+    int line;
+};
+
+struct ListenSeen {
+    net::Address address;
+    size_t service_index;
+    std::string service_label;  // "service \"web\"" or "services[0]" when unnamed
+    int line;
+};
+
+class Loader {
+public:
+    explicit Loader(Diagnostics& diags) : diags_(diags) {}
+
+    Config read(const Setting& root) {
+        Config cfg;
+        Reader top(root, "", diags_);
+        top.check_unknown_keys({"global", "services"});
+        top.with_group("global", [&](Reader& r) { read_global(r, cfg.global); });
+        if (top.require({"services"})) {
+            top.each_group("services", "service", [&](Reader& r, int index) {
+                Service service;
+                read_service(r, size_t(index), service);
+                cfg.services.push_back(std::move(service));
+            });
+        }
+        check_stats_listen(cfg.global.stats);
+        return cfg;
+    }
+
+private:
+    void read_global(Reader& r, Global& g) {
+        r.check_unknown_keys({"workers", "user", "group", "run_dir", "state_file", "max_connections",
+                              "shutdown_timeout", "poller", "log", "stats"});
+        r.get_int("workers", g.workers, 0, 64);
+        r.get_nonempty_string("user", g.user);
+        r.get_nonempty_string("group", g.group);
+        r.get_absolute_path("run_dir", g.run_dir);
+        r.get_absolute_path("state_file", g.state_file);
+        r.get_int("max_connections", g.max_connections, 1, 1000000);
+        r.get_duration("shutdown_timeout", g.shutdown_timeout_ms, 0);
+        r.get_enum("poller", g.poller, kPollers);
+        r.with_group("log", [&](Reader& log) {
+            log.check_unknown_keys({"level", "target", "access_log"});
+            log.get_enum("level", g.log.level, kLogLevels);
+            log.get_enum("target", g.log.target, kLogTargets);
+            // An empty string is the explicit way to say "no access log".
+            std::string access_log;
+            if (log.get_string("access_log", access_log) && !access_log.empty())
+                log.get_absolute_path("access_log", g.log.access_log);
+        });
+        r.with_group("stats", [&](Reader& stats) { read_stats(stats, g.stats); });
+    }
+
+    void read_stats(Reader& r, Stats& stats) {
+        r.check_unknown_keys({"listen", "allow"});
+        net::Address address;
+        std::string text;
+        if (r.get_address("listen", address, text)) {
+            if (address.family() == AF_UNIX) {
+                r.error_at("listen", "must be an IP address and port, not a unix socket");
+            } else {
+                stats.listen_text = text;
+                stats.listen = address;
+                stats_listen_setting_ = r.find("listen");
+            }
+        }
+        r.get_cidr_list("allow", stats.allow);
+    }
+
+    void read_service(Reader& r, size_t index, Service& svc) {
+        svc.line = r.line();
+        r.check_unknown_keys({"name", "listen", "mode", "balance", "connect_timeout", "idle_timeout",
+                              "retries", "max_connections", "allow", "deny", "proxy_protocol",
+                              "health_check", "passive", "servers"});
+        r.require({"name", "listen", "servers"});
+        read_name(r, "service", service_names_, svc.name);
+        read_listen(r, index, svc);
+        const bool mode_known = r.get_enum("mode", svc.mode, kModes) || !r.find("mode");
+        read_balance(r, mode_known, svc);
+        r.get_duration("connect_timeout", svc.connect_timeout_ms, 1);
+        r.get_duration("idle_timeout", svc.idle_timeout_ms, 1);
+        r.get_int("retries", svc.retries, 0, 10);
+        r.get_int("max_connections", svc.max_connections, 0, INT_MAX);
+        r.get_cidr_list("allow", svc.allow);
+        r.get_cidr_list("deny", svc.deny);
+        r.get_enum("proxy_protocol", svc.proxy_protocol, kProxyProtocols);
+        r.with_group("health_check", [&](Reader& hc) { read_health_check(hc, svc.health_check); });
+        r.with_group("passive", [&](Reader& p) {
+            p.check_unknown_keys({"max_fails", "fail_timeout"});
+            p.get_int("max_fails", svc.passive.max_fails, 0, 1000);
+            p.get_duration("fail_timeout", svc.passive.fail_timeout_ms, 1);
+        });
+        std::vector<NameSeen> server_names;
+        r.each_group("servers", "server", [&](Reader& s, int) {
+            Server server;
+            read_server(s, server_names, server);
+            svc.servers.push_back(std::move(server));
+        });
+    }
+
+    // Reads "name", checks its alphabet and that `seen` does not hold it yet.
+    bool read_name(Reader& r, const char* what, std::vector<NameSeen>& seen, std::string& out) {
+        std::string name;
+        if (!r.get_string("name", name)) return false;
+        if (!is_valid_name(name)) {
+            r.error_at("name", "must be 1 to 63 characters among A-Z a-z 0-9 _ . - (got " + quoted(name) + ")");
+            return false;
+        }
+        const int line = static_cast<int>(r.find("name")->getSourceLine());
+        for (const NameSeen& earlier : seen) {
+            if (earlier.name == name) {
+                r.error_at("name", std::string("duplicate ") + what + " name " + quoted(name) +
+                                       " (first defined at line " + std::to_string(earlier.line) + ")");
+                return false;
+            }
+        }
+        seen.push_back({name, line});
+        out = std::move(name);
+        return true;
+    }
+
+    void read_listen(Reader& r, size_t index, Service& svc) {
+        const std::string label = svc.name.empty() ? r.path() : "service " + quoted(svc.name);
+        const int count = r.each_string("listen", [&](const Setting& s, const std::string& path,
+                                                      const std::string& text) {
+            net::Address address;
+            std::string error;
+            if (!net::parse_address(text, address, error)) {
+                r.error_at(s, path, error);
+                return;
+            }
+            const int line = static_cast<int>(s.getSourceLine());
+            for (const ListenSeen& earlier : listens_) {
+                if (!(earlier.address == address)) continue;
+                const std::string shown = net::format_address(address);
+                if (earlier.service_index == index)
+                    r.error_at(s, path, "listen address " + shown + " is listed twice (also at line " +
+                                            std::to_string(earlier.line) + ")");
+                else
+                    r.error_at(s, path, "listen address " + shown + " is already used by " +
+                                            earlier.service_label + " (line " +
+                                            std::to_string(earlier.line) + ")");
+                return;
+            }
+            listens_.push_back({address, index, label, line});
+            svc.listen_text.push_back(text);
+            svc.listen.push_back(address);
+        });
+        const Setting* listen = r.find("listen");
+        if (listen && count == 0 && is_list(*listen))
+            r.error_at("listen", "must list at least one address");
+    }
+
+    // A plain algorithm name, or "header:NAME" / "cookie:NAME" whose NAME is
+    // an HTTP token (it is matched against request headers).
+    void read_balance(Reader& r, bool mode_known, Service& svc) {
+        std::string text;
+        if (!r.get_string("balance", text)) return;
+        struct Keyed {
+            std::string_view prefix;
+            const char* noun;
+            const char* example;
+            Balance algorithm;
+        };
+        constexpr Keyed kKeyed[] = {{"header:", "header", "header:X-User", Balance::Header},
+                                    {"cookie:", "cookie", "cookie:session", Balance::Cookie}};
+        std::optional<Balance> algorithm;
+        std::string key;
+        for (const auto& n : kPlainBalances)
+            if (text == n.name) algorithm = n.value;
+        for (const Keyed& k : kKeyed) {
+            if (!std::string_view(text).starts_with(k.prefix)) continue;
+            key = text.substr(k.prefix.size());
+            if (!is_token(key)) {
+                r.error_at("balance", std::string("needs a ") + k.noun + " name after " + quoted(k.prefix) +
+                                          ", as " + quoted(k.example) + " (got " + quoted(text) + ")");
+                return;
+            }
+            algorithm = k.algorithm;
+        }
+        if (!algorithm) {
+            r.error_at("balance", "must be one of roundrobin, random, source, leastconn, p2c, maglev, "
+                                  "uri, header:NAME, cookie:NAME (got " + quoted(text) + ")");
+            return;
+        }
+        const bool http_only =
+            *algorithm == Balance::Uri || *algorithm == Balance::Header || *algorithm == Balance::Cookie;
+        if (http_only && mode_known && svc.mode != Mode::Http) {
+            r.error_at("balance", "balance " + quoted(text) + " is only valid when mode = \"http\"");
+            return;
+        }
+        svc.balance = *algorithm;
+        svc.balance_key = key;
+    }
+
+    void read_health_check(Reader& r, HealthCheck& hc) {
+        // A health_check group without a type is the plain connect check.
+        hc.type = CheckType::Tcp;
+        r.check_unknown_keys({"type", "interval", "timeout", "rise", "fall", "path", "expect_status", "host",
+                              "send", "expect"});
+        const bool type_known = r.get_enum("type", hc.type, kCheckTypes) || !r.find("type");
+        const bool interval_ok = r.get_duration("interval", hc.interval_ms, 1) || !r.find("interval");
+        const bool timeout_written = r.find("timeout") != nullptr;
+        const bool timeout_ok = r.get_duration("timeout", hc.timeout_ms, 1) || !timeout_written;
+        // A check must end before the next one starts, else checks of one
+        // server pile up. A short interval alone shortens the default timeout.
+        if (!timeout_written && hc.timeout_ms > hc.interval_ms) hc.timeout_ms = hc.interval_ms;
+        if (interval_ok && timeout_ok && hc.timeout_ms > hc.interval_ms)
+            r.error_at("timeout", "timeout must not be longer than interval (timeout " +
+                                      format_duration_ms(hc.timeout_ms) + ", interval " +
+                                      format_duration_ms(hc.interval_ms) + ")");
+        r.get_int("rise", hc.rise, 1, 100);
+        r.get_int("fall", hc.fall, 1, 100);
+        if (!type_known) return;
+
+        struct TypedKey {
+            const char* key;
+            CheckType type;
+        };
+        constexpr TypedKey kTypedKeys[] = {{"path", CheckType::Http},
+                                           {"expect_status", CheckType::Http},
+                                           {"host", CheckType::Http},
+                                           {"send", CheckType::SendExpect},
+                                           {"expect", CheckType::SendExpect}};
+        for (const TypedKey& k : kTypedKeys) {
+            if (r.find(k.key) && k.type != hc.type)
+                r.error_at(k.key, quoted(k.key) + " is only valid when type = " +
+                                      quoted(enum_text(kCheckTypes, k.type)));
+        }
+        if (hc.type == CheckType::Http) {
+            std::string path;
+            if (r.get_string("path", path)) {
+                if (path.empty() || path.front() != '/')
+                    r.error_at("path", "must start with \"/\" (got " + quoted(path) + ")");
+                else if (!is_printable_without_spaces(path))
+                    r.error_at("path", "must not contain spaces or control characters");
+                else
+                    hc.path = path;
+            }
+            r.get_int("expect_status", hc.expect_status, 100, 599);
+            std::string host;
+            if (r.get_nonempty_string("host", host)) {
+                if (!is_printable_without_spaces(host))
+                    r.error_at("host", "must not contain spaces or control characters");
+                else
+                    hc.host = host;
+            }
+        } else if (hc.type == CheckType::SendExpect) {
+            r.get_string("send", hc.send);
+            if (r.require({"expect"})) r.get_nonempty_string("expect", hc.expect);
+        }
+    }
+
+    // Path and Host go verbatim into a request line and a header.
+    static bool is_printable_without_spaces(std::string_view text) {
+        return std::all_of(text.begin(), text.end(), [](char c) { return c > ' ' && c != '\x7f'; });
+    }
+
+    void read_server(Reader& r, std::vector<NameSeen>& names, Server& server) {
+        server.line = r.line();
+        r.check_unknown_keys({"name", "address", "weight", "backup", "max_connections"});
+        r.require({"name", "address"});
+        read_name(r, "server", names, server.name);
+        r.get_address("address", server.address, server.address_text);
+        r.get_int("weight", server.weight, 0, 256);
+        r.get_bool("backup", server.backup);
+        r.get_int("max_connections", server.max_connections, 0, INT_MAX);
+    }
+
+    // The stats endpoint binds in the same master as the services' listeners.
+    void check_stats_listen(const Stats& stats) {
+        if (!stats_listen_setting_) return;
+        for (const ListenSeen& l : listens_) {
+            if (!(l.address == stats.listen)) continue;
+            diags_.add(*stats_listen_setting_, "global.stats.listen",
+                       "address " + net::format_address(stats.listen) + " is already used by " +
+                           l.service_label + " (line " + std::to_string(l.line) + ")");
+            return;
+        }
+    }
+
+    Diagnostics& diags_;
+    std::vector<NameSeen> service_names_;
+    std::vector<ListenSeen> listens_;
+    const Setting* stats_listen_setting_ = nullptr;
+};
+
+std::string join(const std::vector<Diagnostic>& diags) {
+    std::string out;
+    for (const Diagnostic& d : diags) out += (out.empty() ? "" : "\n") + d.str();
+    return out;
+}
+
+Config load(const std::string& text, const std::string& name, const std::string& include_dir) {
+    libconfig::Config parsed;
+    if (!include_dir.empty()) parsed.setIncludeDir(include_dir.c_str());
+    try {
+        parsed.readString(text);
+    } catch (const libconfig::ParseException& e) {
+        // getFile() is NULL for the top-level text; set for an @include'd file.
+        const char* source = e.getFile();
+        const std::string file = !source ? name : source[0] == '/' ? source : include_dir + source;
+        throw ConfigError({Diagnostic{file, e.getLine(), "", e.getError()}});
+    }
+    Diagnostics diags(name, include_dir);
+    Config cfg = Loader(diags).read(parsed.getRoot());
+    if (!diags.empty()) throw ConfigError(std::move(diags).sorted());
+    cfg.file = name;
+    return cfg;
+}
+
+// Reads the file ourselves: libconfig's FileIOException carries no errno.
+bool read_whole_file(const std::string& path, std::string& out, int& error) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        error = errno;
+        return false;
+    }
+    char buf[16384];
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n == 0) return true;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            error = errno;
+            return false;
+        }
+        out.append(buf, size_t(n));
+    }
+}
+
+}  // namespace
+
+std::string Diagnostic::str() const {
+    std::string out = file;
+    if (line > 0) out += ":" + std::to_string(line);
+    out += ": ";
+    if (!path.empty()) out += path + ": ";
+    return out + message;
+}
+
+ConfigError::ConfigError(std::vector<Diagnostic> diags)
+    : std::runtime_error(join(diags)), diags_(std::move(diags)) {}
+
+Config load_file(const std::string& path) {
+    std::string text;
+    int error = 0;
+    if (!read_whole_file(path, text, error))
+        throw ConfigError({Diagnostic{path, 0, "", std::string("cannot read file: ") + std::strerror(error)}});
+    // @include paths are relative to the directory of the main file, as in
+    // nginx. (libconfig 1.5 then also prefixes absolute @include paths.)
+    const size_t slash = path.rfind('/');
+    return load(text, path, slash == std::string::npos ? "" : path.substr(0, slash + 1));
+}
+
+Config load_string(const std::string& text, const std::string& name) { return load(text, name, ""); }
+
+const char* balance_name(Balance b) {
+    switch (b) {
+    case Balance::Header: return "header";
+    case Balance::Cookie: return "cookie";
+    default: return enum_text(kPlainBalances, b);
+    }
+}
+
+const char* mode_name(Mode m) { return enum_text(kModes, m); }
+
+const char* check_type_name(CheckType t) {
+    return t == CheckType::None ? "none" : enum_text(kCheckTypes, t);
+}
+
+}  // namespace ep::config

@@ -1,1 +1,878 @@
-// test_config.cpp: (stub, being written)
+// test_config.cpp: the config loader against DESIGN.md §3: every invalid
+// config gives the exact "FILE:LINE: key.path: message" lines an operator
+// reads, valid ones load into the expected model, and shipped files load.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "config/loader.hpp"
+#include "config/summary.hpp"
+
+// CppUTest last: its leak-detector macros must not see std headers.
+#include <CppUTest/TestHarness.h>
+
+using namespace ep::config;
+
+namespace {
+
+std::string errors_of(const std::string& text) {
+    try {
+        load_string(text, "bad.conf");
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+    return "(loaded without error)";
+}
+
+std::string file_errors_of(const std::string& path) {
+    try {
+        load_file(path);
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+    return "(loaded without error)";
+}
+
+Config loaded(const std::string& text) {
+    try {
+        return load_string(text, "good.conf");
+    } catch (const ConfigError& e) {
+        FAIL(e.what());
+    }
+    return {};
+}
+
+std::string fixture(const char* relative) {
+    const char* top = std::getenv("top_srcdir");
+    return std::string(top ? top : ".") + "/" + relative;
+}
+
+Config loaded_file(const char* relative) {
+    try {
+        return load_file(fixture(relative));
+    } catch (const ConfigError& e) {
+        FAIL(e.what());
+    }
+    return {};
+}
+
+// One valid service; `extra` lands on line 3, inside the service group.
+std::string service_with(const std::string& extra) {
+    return "services = ( {\n"
+           "  name = \"web\"; listen = \"127.0.0.1:8080\";\n" +
+           extra +
+           "\n"
+           "  servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; } );\n"
+           "} );\n";
+}
+
+// The only server of a service is `fields`, on line 4.
+std::string server_is(const std::string& fields) {
+    return "services = ( {\n"
+           "  name = \"web\"; listen = \"127.0.0.1:8080\";\n"
+           "  servers = (\n"
+           "    { " + fields + " }\n"
+           "  );\n"
+           "} );\n";
+}
+
+// `extra` on line 2, inside global; a valid service follows.
+std::string global_with(const std::string& extra) {
+    return "global = {\n" + extra + "\n};\n" + service_with("");
+}
+
+// A health_check group holding `fields`, on line 3.
+std::string check_with(const std::string& fields) {
+    return service_with("  health_check = { " + fields + " };");
+}
+
+}  // namespace
+
+#define CHECK_ERRORS(expected, text) STRCMP_EQUAL(expected, errors_of(text).c_str())
+
+TEST_GROUP(ConfigSyntax){};
+
+TEST(ConfigSyntax, SyntaxErrorNamesFileAndLine) {
+    CHECK_ERRORS("bad.conf:3: syntax error", "services = (\n  {\n    name = ;\n  }\n);\n");
+}
+
+TEST(ConfigSyntax, DuplicateKeyInAGroupIsASyntaxError) {
+    CHECK_ERRORS("bad.conf:2: duplicate setting name", "global = { workers = 1;\n workers = 2; };\n");
+}
+
+TEST(ConfigSyntax, UnreadableFile) {
+    STRCMP_EQUAL("/nonexistent/easyproxy.conf: cannot read file: No such file or directory",
+                 file_errors_of("/nonexistent/easyproxy.conf").c_str());
+}
+
+TEST(ConfigSyntax, DirectoryIsNotAFile) {
+    STRCMP_EQUAL("/: cannot read file: Is a directory", file_errors_of("/").c_str());
+}
+
+TEST(ConfigSyntax, DiagnosticWithoutLineOrPath) {
+    STRCMP_EQUAL("f.conf: oops", (Diagnostic{"f.conf", 0, "", "oops"}).str().c_str());
+    STRCMP_EQUAL("f.conf:7: oops", (Diagnostic{"f.conf", 7, "", "oops"}).str().c_str());
+    STRCMP_EQUAL("f.conf:7: a.b: oops", (Diagnostic{"f.conf", 7, "a.b", "oops"}).str().c_str());
+}
+
+TEST(ConfigSyntax, IncludedFileIsNamedInMessages) {
+    char dir[] = "/tmp/ep-config-test-XXXXXX";
+    CHECK(mkdtemp(dir) != nullptr);
+    const std::string main_conf = std::string(dir) + "/main.conf", part = std::string(dir) + "/web.conf";
+    std::ofstream(main_conf) << "services = (\n@include \"web.conf\"\n);\n";
+    std::ofstream(part) << "{ name = \"web\"; listen = \"127.0.0.1:80\";\n"
+                           "  servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; weight = 999; } ); }\n";
+    const std::string errors = file_errors_of(main_conf);
+    unlink(part.c_str());
+    unlink(main_conf.c_str());
+    rmdir(dir);
+    STRCMP_EQUAL((part + ":2: services[0].servers[0].weight: must be between 0 and 256 (got 999)").c_str(),
+                 errors.c_str());
+}
+
+TEST_GROUP(ConfigTop){};
+
+TEST(ConfigTop, EmptyFileNeedsServices) {
+    CHECK_ERRORS("bad.conf: missing required key \"services\"", "");
+}
+
+TEST(ConfigTop, UnknownTopLevelKey) {
+    CHECK_ERRORS("bad.conf:1: workers: unknown key", "workers = 2;\n" + service_with(""));
+}
+
+TEST(ConfigTop, ServicesMustNotBeEmpty) {
+    CHECK_ERRORS("bad.conf:1: services: must list at least one service", "services = ( );\n");
+}
+
+TEST(ConfigTop, ServicesMustBeAList) {
+    CHECK_ERRORS("bad.conf:1: services: must be a list ( { ... }, ... ) (got a string)", "services = \"web\";\n");
+}
+
+TEST(ConfigTop, ServiceMustBeAGroup) {
+    CHECK_ERRORS("bad.conf:1: services[0]: must be a group { ... } (got a string)", "services = ( \"web\" );\n");
+}
+
+TEST(ConfigTop, GlobalMustBeAGroup) {
+    CHECK_ERRORS("bad.conf:1: global: must be a group { ... } (got an integer)", "global = 1;\n" + service_with(""));
+}
+
+TEST_GROUP(ConfigGlobal){};
+
+TEST(ConfigGlobal, WorkersWrongType) {
+    CHECK_ERRORS("bad.conf:2: global.workers: must be an integer (got a string)", global_with("workers = \"4\";"));
+}
+
+TEST(ConfigGlobal, WorkersOutOfRange) {
+    CHECK_ERRORS("bad.conf:2: global.workers: must be between 0 and 64 (got 65)", global_with("workers = 65;"));
+    CHECK_ERRORS("bad.conf:2: global.workers: must be between 0 and 64 (got -1)", global_with("workers = -1;"));
+}
+
+TEST(ConfigGlobal, WorkersAs64BitInteger) {
+    CHECK_ERRORS("bad.conf:2: global.workers: must be between 0 and 64 (got 5000000000)",
+                 global_with("workers = 5000000000L;"));
+}
+
+TEST(ConfigGlobal, MaxConnectionsOutOfRange) {
+    CHECK_ERRORS("bad.conf:2: global.max_connections: must be between 1 and 1000000 (got 0)",
+                 global_with("max_connections = 0;"));
+}
+
+TEST(ConfigGlobal, RunDirMustBeAbsolute) {
+    CHECK_ERRORS("bad.conf:2: global.run_dir: must be an absolute path (got \"run\")", global_with("run_dir = \"run\";"));
+}
+
+TEST(ConfigGlobal, StateFileMustBeAbsolute) {
+    CHECK_ERRORS("bad.conf:2: global.state_file: must be an absolute path (got \"\")", global_with("state_file = \"\";"));
+}
+
+TEST(ConfigGlobal, UserMustNotBeEmpty) {
+    CHECK_ERRORS("bad.conf:2: global.user: must not be empty", global_with("user = \"\";"));
+}
+
+TEST(ConfigGlobal, GroupMustBeAString) {
+    CHECK_ERRORS("bad.conf:2: global.group: must be a string (got an integer)", global_with("group = 100;"));
+}
+
+TEST(ConfigGlobal, ShutdownTimeoutNegative) {
+    CHECK_ERRORS("bad.conf:2: global.shutdown_timeout: negative duration \"-1s\"",
+                 global_with("shutdown_timeout = \"-1s\";"));
+    CHECK_ERRORS("bad.conf:2: global.shutdown_timeout: must not be negative (got -5)",
+                 global_with("shutdown_timeout = -5;"));
+}
+
+TEST(ConfigGlobal, ShutdownTimeoutTooLong) {
+    CHECK_ERRORS("bad.conf:2: global.shutdown_timeout: must be at most 576h (got \"1000h\")",
+                 global_with("shutdown_timeout = \"1000h\";"));
+}
+
+TEST(ConfigGlobal, UnknownPoller) {
+    CHECK_ERRORS("bad.conf:2: global.poller: must be one of auto, poll, epoll (got \"kqueue\")",
+                 global_with("poller = \"kqueue\";"));
+}
+
+TEST(ConfigGlobal, UnknownLogLevel) {
+    CHECK_ERRORS("bad.conf:2: global.log.level: must be one of debug, info, notice, warning, error (got \"loud\")",
+                 global_with("log = { level = \"loud\"; };"));
+}
+
+TEST(ConfigGlobal, UnknownLogTarget) {
+    CHECK_ERRORS("bad.conf:2: global.log.target: must be one of stderr, syslog (got \"file\")",
+                 global_with("log = { target = \"file\"; };"));
+}
+
+TEST(ConfigGlobal, AccessLogMustBeAbsolute) {
+    CHECK_ERRORS("bad.conf:2: global.log.access_log: must be an absolute path (got \"access.log\")",
+                 global_with("log = { access_log = \"access.log\"; };"));
+}
+
+TEST(ConfigGlobal, UnknownLogKey) {
+    CHECK_ERRORS("bad.conf:2: global.log.facility: unknown key", global_with("log = { facility = \"daemon\"; };"));
+}
+
+TEST(ConfigGlobal, UnknownGlobalKey) {
+    CHECK_ERRORS("bad.conf:2: global.daemon: unknown key", global_with("daemon = true;"));
+}
+
+TEST(ConfigGlobal, StatsListenNotUnix) {
+    CHECK_ERRORS("bad.conf:2: global.stats.listen: must be an IP address and port, not a unix socket",
+                 global_with("stats = { listen = \"unix:/run/stats.sock\"; };"));
+}
+
+TEST(ConfigGlobal, StatsListenMissingPort) {
+    CHECK_ERRORS("bad.conf:2: global.stats.listen: missing port in \"127.0.0.1\" (expected HOST:PORT)",
+                 global_with("stats = { listen = \"127.0.0.1\"; };"));
+}
+
+TEST(ConfigGlobal, StatsAllowBadPrefix) {
+    CHECK_ERRORS("bad.conf:2: global.stats.allow[1]: prefix length 33 out of range for IPv4 (0-32)",
+                 global_with("stats = { allow = [ \"127.0.0.1\", \"10.0.0.0/33\" ]; };"));
+}
+
+TEST(ConfigGlobal, StatsListenClashesWithAService) {
+    CHECK_ERRORS("bad.conf:2: global.stats.listen: address 127.0.0.1:8080 is already used by service \"web\" (line 5)",
+                 global_with("stats = { listen = \"127.0.0.1:8080\"; };"));
+}
+
+TEST_GROUP(ConfigService){};
+
+TEST(ConfigService, MissingName) {
+    CHECK_ERRORS("bad.conf:1: services[0]: missing required key \"name\"",
+                 "services = ( { listen = \"127.0.0.1:80\";\n"
+                 "  servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; } ); } );\n");
+}
+
+TEST(ConfigService, MissingListenAndServers) {
+    CHECK_ERRORS("bad.conf:2: services[0]: missing required key \"listen\"\n"
+                 "bad.conf:2: services[0]: missing required key \"servers\"",
+                 "services = (\n  { name = \"web\"; }\n);\n");
+}
+
+TEST(ConfigService, UnknownKey) {
+    CHECK_ERRORS("bad.conf:3: services[0].balanse: unknown key", service_with("balanse = \"random\";"));
+}
+
+TEST(ConfigService, NameWithSlash) {
+    CHECK_ERRORS("bad.conf:1: services[0].name: must be 1 to 63 characters among A-Z a-z 0-9 _ . - (got \"a/b\")",
+                 "services = ( { name = \"a/b\"; listen = \"127.0.0.1:80\";\n"
+                 "  servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; } ); } );\n");
+}
+
+TEST(ConfigService, NameTooLong) {
+    const std::string name(64, 'n');
+    CHECK_ERRORS(("bad.conf:1: services[0].name: must be 1 to 63 characters among A-Z a-z 0-9 _ . - (got \"" + name +
+                  "\")").c_str(),
+                 "services = ( { name = \"" + name + "\"; listen = \"127.0.0.1:80\";\n"
+                 "  servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; } ); } );\n");
+}
+
+TEST(ConfigService, DuplicateName) {
+    CHECK_ERRORS("bad.conf:7: services[1].name: duplicate service name \"web\" (first defined at line 3)",
+                 "services = (\n"
+                 "  {\n"
+                 "    name = \"web\"; listen = \"127.0.0.1:80\";\n"
+                 "    servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; } );\n"
+                 "  },\n"
+                 "  {\n"
+                 "    name = \"web\"; listen = \"127.0.0.1:81\";\n"
+                 "    servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; } );\n"
+                 "  }\n"
+                 ");\n");
+}
+
+TEST(ConfigService, DuplicateListenAcrossServices) {
+    CHECK_ERRORS("bad.conf:5: services[1].listen[0]: listen address 127.0.0.1:80 is already used by service \"web\" (line 2)",
+                 "services = (\n"
+                 "  { name = \"web\"; listen = \"127.0.0.1:80\";\n"
+                 "    servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; } );\n"
+                 "  },\n"
+                 "  { name = \"api\"; listen = [ \"127.0.0.1:80\" ];\n"
+                 "    servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; } );\n"
+                 "  }\n"
+                 ");\n");
+}
+
+TEST(ConfigService, DuplicateListenWithinAService) {
+    CHECK_ERRORS("bad.conf:3: services[0].listen[2]: listen address 127.0.0.1:80 is listed twice (also at line 2)",
+                 "services = ( { name = \"web\";\n"
+                 "  listen = [ \"127.0.0.1:80\", \"[::1]:80\",\n"
+                 "             \"127.0.0.1:80\" ];\n"
+                 "  servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; } ); } );\n");
+}
+
+TEST(ConfigService, DuplicateListenSpelledDifferently) {
+    CHECK_ERRORS("bad.conf:2: services[0].listen[1]: listen address 127.0.0.1:80 is listed twice (also at line 2)",
+                 "services = ( { name = \"web\";\n"
+                 "  listen = [ \"127.0.0.1:80\", \"localhost:80\" ];\n"
+                 "  servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; } ); } );\n");
+}
+
+TEST(ConfigService, ListenMustNotBeEmpty) {
+    CHECK_ERRORS("bad.conf:2: services[0].listen: must list at least one address",
+                 "services = ( { name = \"web\";\n"
+                 "  listen = [ ];\n"
+                 "  servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; } ); } );\n");
+}
+
+TEST(ConfigService, ListenWrongType) {
+    CHECK_ERRORS("bad.conf:2: services[0].listen: must be a string or a list of strings (got an integer)",
+                 "services = ( { name = \"web\";\n"
+                 "  listen = 8080;\n"
+                 "  servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; } ); } );\n");
+}
+
+TEST(ConfigService, ListenBadPortInList) {
+    CHECK_ERRORS("bad.conf:2: services[0].listen[1]: port 0 out of range (1-65535)\n"
+                 "bad.conf:2: services[0].listen[2]: must be a string (got an integer)",
+                 "services = ( { name = \"web\";\n"
+                 "  listen = ( \"127.0.0.1:80\", \"127.0.0.1:0\", 81 );\n"
+                 "  servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; } ); } );\n");
+}
+
+TEST(ConfigService, UnknownMode) {
+    CHECK_ERRORS("bad.conf:3: services[0].mode: must be one of tcp, http (got \"udp\")", service_with("mode = \"udp\";"));
+}
+
+TEST(ConfigService, UnknownBalance) {
+    CHECK_ERRORS("bad.conf:3: services[0].balance: must be one of roundrobin, random, source, leastconn, p2c, maglev, "
+                 "uri, header:NAME, cookie:NAME (got \"rr\")",
+                 service_with("balance = \"rr\";"));
+}
+
+TEST(ConfigService, HttpBalanceInTcpMode) {
+    CHECK_ERRORS("bad.conf:3: services[0].balance: balance \"uri\" is only valid when mode = \"http\"",
+                 service_with("balance = \"uri\";"));
+    CHECK_ERRORS("bad.conf:3: services[0].balance: balance \"header:X-User\" is only valid when mode = \"http\"",
+                 service_with("mode = \"tcp\"; balance = \"header:X-User\";"));
+    CHECK_ERRORS("bad.conf:3: services[0].balance: balance \"cookie:sid\" is only valid when mode = \"http\"",
+                 service_with("balance = \"cookie:sid\";"));
+}
+
+TEST(ConfigService, HeaderBalanceNeedsAName) {
+    CHECK_ERRORS("bad.conf:3: services[0].balance: needs a header name after \"header:\", as \"header:X-User\" "
+                 "(got \"header:\")",
+                 service_with("mode = \"http\"; balance = \"header:\";"));
+}
+
+TEST(ConfigService, CookieBalanceNameIsAToken) {
+    CHECK_ERRORS("bad.conf:3: services[0].balance: needs a cookie name after \"cookie:\", as \"cookie:session\" "
+                 "(got \"cookie:my id\")",
+                 service_with("mode = \"http\"; balance = \"cookie:my id\";"));
+}
+
+TEST(ConfigService, ConnectTimeoutFraction) {
+    CHECK_ERRORS("bad.conf:3: services[0].connect_timeout: invalid duration \"1.5s\" (expected digits and a unit: "
+                 "ms, s, m or h, as \"250ms\" or \"2s\")",
+                 service_with("connect_timeout = \"1.5s\";"));
+}
+
+TEST(ConfigService, ConnectTimeoutZero) {
+    CHECK_ERRORS("bad.conf:3: services[0].connect_timeout: must be between 1ms and 576h (got 0)",
+                 service_with("connect_timeout = 0;"));
+}
+
+TEST(ConfigService, ConnectTimeoutFloat) {
+    CHECK_ERRORS("bad.conf:3: services[0].connect_timeout: must be a duration such as \"2s\" or an integer of "
+                 "milliseconds (got a float)",
+                 service_with("connect_timeout = 1.5;"));
+}
+
+TEST(ConfigService, IdleTimeoutMustBePositive) {
+    CHECK_ERRORS("bad.conf:3: services[0].idle_timeout: must be between 1ms and 576h (got \"0s\")",
+                 service_with("idle_timeout = \"0s\";"));
+}
+
+TEST(ConfigService, IdleTimeoutUnknownUnit) {
+    CHECK_ERRORS("bad.conf:3: services[0].idle_timeout: unknown unit \"d\" in duration \"2d\" (expected ms, s, m or h)",
+                 service_with("idle_timeout = \"2d\";"));
+}
+
+TEST(ConfigService, RetriesOutOfRange) {
+    CHECK_ERRORS("bad.conf:3: services[0].retries: must be between 0 and 10 (got 11)", service_with("retries = 11;"));
+}
+
+TEST(ConfigService, MaxConnectionsNegative) {
+    CHECK_ERRORS("bad.conf:3: services[0].max_connections: must be at least 0 (got -1)",
+                 service_with("max_connections = -1;"));
+}
+
+TEST(ConfigService, AllowBadAddress) {
+    CHECK_ERRORS("bad.conf:3: services[0].allow[1]: invalid address \"10.0.0.300\" in CIDR \"10.0.0.300/32\" "
+                 "(expected a range such as \"10.0.0.0/8\" or \"fd00::/8\")",
+                 service_with("allow = [ \"10.0.0.0/8\", \"10.0.0.300/32\" ];"));
+}
+
+TEST(ConfigService, DenyWrongType) {
+    CHECK_ERRORS("bad.conf:3: services[0].deny: must be a string or a list of strings (got an integer)",
+                 service_with("deny = 5;"));
+}
+
+TEST(ConfigService, UnknownProxyProtocol) {
+    CHECK_ERRORS("bad.conf:3: services[0].proxy_protocol: must be one of off, v1, v2 (got \"v3\")",
+                 service_with("proxy_protocol = \"v3\";"));
+}
+
+TEST(ConfigService, ProxyProtocolNotABoolean) {
+    CHECK_ERRORS("bad.conf:3: services[0].proxy_protocol: must be a string (got a boolean)",
+                 service_with("proxy_protocol = false;"));
+}
+
+TEST_GROUP(ConfigHealthCheck){};
+
+TEST(ConfigHealthCheck, MustBeAGroup) {
+    CHECK_ERRORS("bad.conf:3: services[0].health_check: must be a group { ... } (got a string)",
+                 service_with("health_check = \"tcp\";"));
+}
+
+TEST(ConfigHealthCheck, UnknownType) {
+    CHECK_ERRORS("bad.conf:3: services[0].health_check.type: must be one of tcp, http, send-expect (got \"icmp\")",
+                 check_with("type = \"icmp\";"));
+}
+
+TEST(ConfigHealthCheck, RiseAndFallRanges) {
+    CHECK_ERRORS("bad.conf:3: services[0].health_check.rise: must be between 1 and 100 (got 0)\n"
+                 "bad.conf:3: services[0].health_check.fall: must be between 1 and 100 (got 101)",
+                 check_with("rise = 0; fall = 101;"));
+}
+
+TEST(ConfigHealthCheck, IntervalMustBePositive) {
+    CHECK_ERRORS("bad.conf:3: services[0].health_check.interval: must be between 1ms and 576h (got \"0ms\")",
+                 check_with("interval = \"0ms\";"));
+}
+
+TEST(ConfigHealthCheck, TimeoutLongerThanInterval) {
+    CHECK_ERRORS("bad.conf:3: services[0].health_check.timeout: timeout must not be longer than interval "
+                 "(timeout 5s, interval 2s)",
+                 check_with("timeout = \"5s\";"));
+}
+
+TEST(ConfigHealthCheck, HttpFieldWithTcpType) {
+    CHECK_ERRORS("bad.conf:3: services[0].health_check.path: \"path\" is only valid when type = \"http\"",
+                 check_with("type = \"tcp\"; path = \"/health\";"));
+}
+
+TEST(ConfigHealthCheck, TypeDefaultsToTcp) {
+    CHECK_ERRORS("bad.conf:3: services[0].health_check.expect_status: \"expect_status\" is only valid when type = \"http\"",
+                 check_with("interval = \"5s\"; expect_status = 200;"));
+}
+
+TEST(ConfigHealthCheck, SendExpectFieldWithHttpType) {
+    CHECK_ERRORS("bad.conf:3: services[0].health_check.send: \"send\" is only valid when type = \"send-expect\"",
+                 check_with("type = \"http\"; send = \"PING\";"));
+}
+
+TEST(ConfigHealthCheck, HttpPathMustStartWithSlash) {
+    CHECK_ERRORS("bad.conf:3: services[0].health_check.path: must start with \"/\" (got \"health\")",
+                 check_with("type = \"http\"; path = \"health\";"));
+}
+
+TEST(ConfigHealthCheck, HttpPathWithoutSpaces) {
+    CHECK_ERRORS("bad.conf:3: services[0].health_check.path: must not contain spaces or control characters",
+                 check_with("type = \"http\"; path = \"/a b\";"));
+}
+
+TEST(ConfigHealthCheck, ExpectStatusRange) {
+    CHECK_ERRORS("bad.conf:3: services[0].health_check.expect_status: must be between 100 and 599 (got 600)",
+                 check_with("type = \"http\"; expect_status = 600;"));
+}
+
+TEST(ConfigHealthCheck, HttpHostMustNotBeEmpty) {
+    CHECK_ERRORS("bad.conf:3: services[0].health_check.host: must not be empty", check_with("type = \"http\"; host = \"\";"));
+}
+
+TEST(ConfigHealthCheck, SendExpectNeedsExpect) {
+    CHECK_ERRORS("bad.conf:3: services[0].health_check: missing required key \"expect\"",
+                 check_with("type = \"send-expect\"; send = \"PING\\r\\n\";"));
+}
+
+TEST(ConfigHealthCheck, SendExpectExpectNotEmpty) {
+    CHECK_ERRORS("bad.conf:3: services[0].health_check.expect: must not be empty",
+                 check_with("type = \"send-expect\"; expect = \"\";"));
+}
+
+TEST(ConfigHealthCheck, UnknownKey) {
+    CHECK_ERRORS("bad.conf:3: services[0].health_check.port: unknown key", check_with("port = 8081;"));
+}
+
+TEST_GROUP(ConfigPassive){};
+
+TEST(ConfigPassive, MaxFailsRange) {
+    CHECK_ERRORS("bad.conf:3: services[0].passive.max_fails: must be between 0 and 1000 (got 1001)",
+                 service_with("passive = { max_fails = 1001; };"));
+}
+
+TEST(ConfigPassive, FailTimeoutPositive) {
+    CHECK_ERRORS("bad.conf:3: services[0].passive.fail_timeout: must be between 1ms and 576h (got \"0s\")",
+                 service_with("passive = { fail_timeout = \"0s\"; };"));
+}
+
+TEST_GROUP(ConfigServer){};
+
+TEST(ConfigServer, ServersMustNotBeEmpty) {
+    CHECK_ERRORS("bad.conf:3: services[0].servers: must list at least one server",
+                 "services = ( {\n  name = \"web\"; listen = \"127.0.0.1:8080\";\n  servers = ( );\n} );\n");
+}
+
+TEST(ConfigServer, ServersMustBeAList) {
+    CHECK_ERRORS("bad.conf:3: services[0].servers: must be a list ( { ... }, ... ) (got a group)",
+                 "services = ( {\n  name = \"web\"; listen = \"127.0.0.1:8080\";\n"
+                 "  servers = { name = \"a\"; address = \"10.0.0.1:80\"; };\n} );\n");
+}
+
+TEST(ConfigServer, MissingNameAndAddress) {
+    CHECK_ERRORS("bad.conf:4: services[0].servers[0]: missing required key \"name\"\n"
+                 "bad.conf:4: services[0].servers[0]: missing required key \"address\"",
+                 server_is("weight = 2;"));
+}
+
+TEST(ConfigServer, WeightOutOfRange) {
+    CHECK_ERRORS("bad.conf:4: services[0].servers[0].weight: must be between 0 and 256 (got 300)",
+                 server_is("name = \"a\"; address = \"10.0.0.1:80\"; weight = 300;"));
+    CHECK_ERRORS("bad.conf:4: services[0].servers[0].weight: must be between 0 and 256 (got -1)",
+                 server_is("name = \"a\"; address = \"10.0.0.1:80\"; weight = -1;"));
+}
+
+TEST(ConfigServer, BackupMustBeABoolean) {
+    CHECK_ERRORS("bad.conf:4: services[0].servers[0].backup: must be a boolean (got a string)",
+                 server_is("name = \"a\"; address = \"10.0.0.1:80\"; backup = \"yes\";"));
+}
+
+TEST(ConfigServer, MaxConnectionsWrongType) {
+    CHECK_ERRORS("bad.conf:4: services[0].servers[0].max_connections: must be an integer (got a string)",
+                 server_is("name = \"a\"; address = \"10.0.0.1:80\"; max_connections = \"10\";"));
+}
+
+TEST(ConfigServer, AddressPortOutOfRange) {
+    CHECK_ERRORS("bad.conf:4: services[0].servers[0].address: port 70000 out of range (1-65535)",
+                 server_is("name = \"a\"; address = \"10.0.0.1:70000\";"));
+}
+
+TEST(ConfigServer, AddressMissingPort) {
+    CHECK_ERRORS("bad.conf:4: services[0].servers[0].address: missing port in \"[2001:db8::1]\"",
+                 server_is("name = \"a\"; address = \"[2001:db8::1]\";"));
+}
+
+TEST(ConfigServer, AddressWrongType) {
+    CHECK_ERRORS("bad.conf:4: services[0].servers[0].address: must be a string (got an integer)",
+                 server_is("name = \"a\"; address = 3306;"));
+}
+
+TEST(ConfigServer, OldStylePortKeyIsUnknown) {
+    CHECK_ERRORS("bad.conf:4: services[0].servers[0].port: unknown key",
+                 server_is("name = \"a\"; address = \"10.0.0.1:80\"; port = 80;"));
+}
+
+TEST(ConfigServer, NameWithSpace) {
+    CHECK_ERRORS("bad.conf:4: services[0].servers[0].name: must be 1 to 63 characters among A-Z a-z 0-9 _ . - "
+                 "(got \"db 1\")",
+                 server_is("name = \"db 1\"; address = \"10.0.0.1:80\";"));
+}
+
+TEST(ConfigServer, DuplicateNameInAService) {
+    CHECK_ERRORS("bad.conf:5: services[0].servers[1].name: duplicate server name \"db1\" (first defined at line 4)",
+                 "services = ( {\n  name = \"web\"; listen = \"127.0.0.1:8080\";\n  servers = (\n"
+                 "    { name = \"db1\"; address = \"10.0.0.1:80\"; },\n"
+                 "    { name = \"db1\"; address = \"10.0.0.2:80\"; }\n"
+                 "  );\n} );\n");
+}
+
+TEST(ConfigServer, ServerMustBeAGroup) {
+    CHECK_ERRORS("bad.conf:3: services[0].servers[0]: must be a group { ... } (got a string)",
+                 "services = ( {\n  name = \"web\"; listen = \"127.0.0.1:8080\";\n  servers = ( \"10.0.0.1:80\" );\n} );\n");
+}
+
+TEST_GROUP(ConfigManyErrors){};
+
+TEST(ConfigManyErrors, AllReportedInLineOrder) {
+    const std::string text =
+        "global = {\n"                                              // 1
+        "  workers = \"4\";\n"                                      // 2
+        "  poller = \"kqueue\";\n"                                  // 3
+        "};\n"                                                      // 4
+        "services = (\n"                                            // 5
+        "  {\n"                                                     // 6
+        "    servers = (\n"                                         // 7
+        "      { name = \"a\"; address = \"10.0.0.1:70000\"; },\n"  // 8
+        "      { name = \"a\"; address = \"10.0.0.2:80\"; }\n"      // 9
+        "    );\n"                                                  // 10
+        "    name = \"web\";\n"                                     // 11
+        "    listen = \"127.0.0.1:80\";\n"                          // 12
+        "    balanse = \"random\";\n"                               // 13
+        "    retries = 20;\n"                                       // 14
+        "  },\n"                                                    // 15
+        "  {\n"                                                     // 16
+        "    name = \"web\"; listen = \"127.0.0.1:80\";\n"          // 17
+        "    servers = ( { name = \"b\"; address = \"10.0.0.3:80\"; weight = 257; } );\n"  // 18
+        "  }\n"                                                     // 19
+        ");\n";                                                     // 20
+    CHECK_ERRORS("bad.conf:2: global.workers: must be an integer (got a string)\n"
+                 "bad.conf:3: global.poller: must be one of auto, poll, epoll (got \"kqueue\")\n"
+                 "bad.conf:8: services[0].servers[0].address: port 70000 out of range (1-65535)\n"
+                 "bad.conf:9: services[0].servers[1].name: duplicate server name \"a\" (first defined at line 8)\n"
+                 "bad.conf:13: services[0].balanse: unknown key\n"
+                 "bad.conf:14: services[0].retries: must be between 0 and 10 (got 20)\n"
+                 "bad.conf:17: services[1].name: duplicate service name \"web\" (first defined at line 11)\n"
+                 "bad.conf:17: services[1].listen: listen address 127.0.0.1:80 is already used by service \"web\" (line 12)\n"
+                 "bad.conf:18: services[1].servers[0].weight: must be between 0 and 256 (got 257)",
+                 text);
+}
+
+TEST(ConfigManyErrors, DiagnosticsAreStructured) {
+    try {
+        load_string(global_with("workers = 99;\nrun_dir = \"x\";"), "bad.conf");
+        FAIL("expected ConfigError");
+    } catch (const ConfigError& e) {
+        LONGS_EQUAL(2, e.diagnostics().size());
+        const Diagnostic& first = e.diagnostics()[0];
+        STRCMP_EQUAL("bad.conf", first.file.c_str());
+        LONGS_EQUAL(2, first.line);
+        STRCMP_EQUAL("global.workers", first.path.c_str());
+        STRCMP_EQUAL("must be between 0 and 64 (got 99)", first.message.c_str());
+        LONGS_EQUAL(3, e.diagnostics()[1].line);
+    }
+}
+
+TEST_GROUP(ConfigModel){};
+
+TEST(ConfigModel, DefaultsOfAMinimalConfig) {
+    const Config c = loaded("services = (\n"
+                            "  { name = \"web\"; listen = \"127.0.0.1:8080\";\n"
+                            "    servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; } ); }\n"
+                            ");\n");
+    STRCMP_EQUAL("good.conf", c.file.c_str());
+    LONGS_EQUAL(0, c.global.workers);
+    STRCMP_EQUAL("", c.global.user.c_str());
+    STRCMP_EQUAL("", c.global.group.c_str());
+    STRCMP_EQUAL(RUNSTATEDIR "/easyproxy", c.global.run_dir.c_str());
+    STRCMP_EQUAL(LOCALSTATEDIR "/lib/easyproxy/server-state", c.global.state_file.c_str());
+    LONGS_EQUAL(20000, c.global.max_connections);
+    UNSIGNED_LONGLONGS_EQUAL(30000, c.global.shutdown_timeout_ms);
+    CHECK(c.global.poller == Poller::Auto);
+    CHECK(c.global.log.level == LogLevel::Info);
+    CHECK(c.global.log.target == LogTarget::Default);
+    STRCMP_EQUAL("", c.global.log.access_log.c_str());
+    STRCMP_EQUAL("", c.global.stats.listen_text.c_str());
+    LONGS_EQUAL(0, c.global.stats.allow.size());
+
+    LONGS_EQUAL(1, c.services.size());
+    const Service& s = c.services[0];
+    STRCMP_EQUAL("web", s.name.c_str());
+    LONGS_EQUAL(2, s.line);
+    LONGS_EQUAL(1, s.listen.size());
+    STRCMP_EQUAL("127.0.0.1:8080", s.listen_text[0].c_str());
+    STRCMP_EQUAL("127.0.0.1:8080", ep::net::format_address(s.listen[0]).c_str());
+    CHECK(s.mode == Mode::Tcp);
+    CHECK(s.balance == Balance::RoundRobin);
+    STRCMP_EQUAL("", s.balance_key.c_str());
+    UNSIGNED_LONGLONGS_EQUAL(3000, s.connect_timeout_ms);
+    UNSIGNED_LONGLONGS_EQUAL(600000, s.idle_timeout_ms);
+    LONGS_EQUAL(2, s.retries);
+    LONGS_EQUAL(0, s.max_connections);
+    LONGS_EQUAL(0, s.allow.size());
+    LONGS_EQUAL(0, s.deny.size());
+    CHECK(s.proxy_protocol == ProxyProtocol::Off);
+    CHECK(s.health_check.type == CheckType::None);
+    LONGS_EQUAL(3, s.passive.max_fails);
+    UNSIGNED_LONGLONGS_EQUAL(10000, s.passive.fail_timeout_ms);
+    LONGS_EQUAL(1, s.servers.size());
+    STRCMP_EQUAL("a", s.servers[0].name.c_str());
+    STRCMP_EQUAL("10.0.0.1:80", s.servers[0].address_text.c_str());
+    LONGS_EQUAL(80, s.servers[0].address.port());
+    LONGS_EQUAL(1, s.servers[0].weight);
+    CHECK_FALSE(s.servers[0].backup);
+    LONGS_EQUAL(0, s.servers[0].max_connections);
+    LONGS_EQUAL(3, s.servers[0].line);
+}
+
+TEST(ConfigModel, HealthCheckGroupWithoutTypeIsTcpWithDefaults) {
+    const Config c = loaded(check_with(""));
+    const HealthCheck& hc = c.services[0].health_check;
+    CHECK(hc.type == CheckType::Tcp);
+    UNSIGNED_LONGLONGS_EQUAL(2000, hc.interval_ms);
+    UNSIGNED_LONGLONGS_EQUAL(1000, hc.timeout_ms);
+    LONGS_EQUAL(2, hc.rise);
+    LONGS_EQUAL(3, hc.fall);
+}
+
+TEST(ConfigModel, ShortIntervalShortensTheDefaultTimeout) {
+    const Config c = loaded(check_with("interval = \"500ms\";"));
+    UNSIGNED_LONGLONGS_EQUAL(500, c.services[0].health_check.interval_ms);
+    UNSIGNED_LONGLONGS_EQUAL(500, c.services[0].health_check.timeout_ms);
+}
+
+TEST(ConfigModel, HttpServiceWithEveryKey) {
+    const Config c = loaded("services = ( {\n"
+                            "  name = \"api.v2\"; listen = [ \"127.0.0.1:8080\", \"[::1]:8080\" ];\n"
+                            "  mode = \"http\"; balance = \"header:X-User\";\n"
+                            "  connect_timeout = 250; idle_timeout = \"1h\"; retries = 0; max_connections = 100;\n"
+                            "  allow = \"10.0.0.0/8\"; deny = [ \"10.9.0.0/16\", \"::1\" ]; proxy_protocol = \"v2\";\n"
+                            "  health_check = { type = \"http\"; path = \"/health\"; expect_status = 204;\n"
+                            "                   host = \"api.local\"; interval = \"5s\"; timeout = \"5s\"; rise = 1; fall = 100; };\n"
+                            "  passive = { max_fails = 0; fail_timeout = \"1m\"; };\n"
+                            "  servers = ( { name = \"s_1\"; address = \"localhost:9000\"; weight = 0;\n"
+                            "                backup = true; max_connections = 7; },\n"
+                            "              { name = \"s-2\"; address = \"unix:/run/api.sock\"; weight = 256; } );\n"
+                            "} );\n");
+    const Service& s = c.services[0];
+    STRCMP_EQUAL("api.v2", s.name.c_str());
+    LONGS_EQUAL(2, s.listen.size());
+    STRCMP_EQUAL("[::1]:8080", ep::net::format_address(s.listen[1]).c_str());
+    CHECK(s.mode == Mode::Http);
+    CHECK(s.balance == Balance::Header);
+    STRCMP_EQUAL("X-User", s.balance_key.c_str());
+    UNSIGNED_LONGLONGS_EQUAL(250, s.connect_timeout_ms);
+    UNSIGNED_LONGLONGS_EQUAL(3600000, s.idle_timeout_ms);
+    LONGS_EQUAL(0, s.retries);
+    LONGS_EQUAL(100, s.max_connections);
+    LONGS_EQUAL(1, s.allow.size());
+    LONGS_EQUAL(8, s.allow[0].prefix);
+    LONGS_EQUAL(2, s.deny.size());
+    LONGS_EQUAL(AF_INET6, s.deny[1].family);
+    CHECK(s.proxy_protocol == ProxyProtocol::V2);
+    CHECK(s.health_check.type == CheckType::Http);
+    STRCMP_EQUAL("/health", s.health_check.path.c_str());
+    LONGS_EQUAL(204, s.health_check.expect_status);
+    STRCMP_EQUAL("api.local", s.health_check.host.c_str());
+    UNSIGNED_LONGLONGS_EQUAL(5000, s.health_check.timeout_ms);
+    LONGS_EQUAL(1, s.health_check.rise);
+    LONGS_EQUAL(100, s.health_check.fall);
+    LONGS_EQUAL(0, s.passive.max_fails);
+    UNSIGNED_LONGLONGS_EQUAL(60000, s.passive.fail_timeout_ms);
+    STRCMP_EQUAL("localhost:9000", s.servers[0].address_text.c_str());
+    STRCMP_EQUAL("127.0.0.1:9000", ep::net::format_address(s.servers[0].address).c_str());
+    LONGS_EQUAL(0, s.servers[0].weight);
+    CHECK(s.servers[0].backup);
+    LONGS_EQUAL(7, s.servers[0].max_connections);
+    LONGS_EQUAL(AF_UNIX, s.servers[1].address.family());
+    LONGS_EQUAL(256, s.servers[1].weight);
+}
+
+TEST(ConfigModel, EveryBalanceName) {
+    const char* tcp_names[] = {"roundrobin", "random", "source", "leastconn", "p2c", "maglev"};
+    for (const char* name : tcp_names) {
+        const Config c = loaded(service_with(std::string("balance = \"") + name + "\";"));
+        STRCMP_EQUAL(name, balance_name(c.services[0].balance));
+    }
+    const Config uri = loaded(service_with("mode = \"http\"; balance = \"uri\";"));
+    CHECK(uri.services[0].balance == Balance::Uri);
+    const Config cookie = loaded(service_with("mode = \"http\"; balance = \"cookie:sid\";"));
+    CHECK(cookie.services[0].balance == Balance::Cookie);
+    STRCMP_EQUAL("sid", cookie.services[0].balance_key.c_str());
+    STRCMP_EQUAL("cookie", balance_name(Balance::Cookie));
+    STRCMP_EQUAL("header", balance_name(Balance::Header));
+    STRCMP_EQUAL("http", mode_name(Mode::Http));
+    STRCMP_EQUAL("send-expect", check_type_name(CheckType::SendExpect));
+    STRCMP_EQUAL("none", check_type_name(CheckType::None));
+}
+
+TEST(ConfigModel, SameServerNameInTwoServicesIsFine) {
+    const Config c = loaded("services = (\n"
+                            "  { name = \"a\"; listen = \"127.0.0.1:80\"; servers = ( { name = \"s\"; address = \"10.0.0.1:80\"; } ); },\n"
+                            "  { name = \"b\"; listen = \"127.0.0.1:81\"; servers = ( { name = \"s\"; address = \"10.0.0.1:80\"; } ); }\n"
+                            ");\n");
+    LONGS_EQUAL(2, c.services.size());
+}
+
+TEST(ConfigModel, EmptyAccessLogMeansNone) {
+    const Config c = loaded(global_with("log = { access_log = \"\"; };"));
+    STRCMP_EQUAL("", c.global.log.access_log.c_str());
+}
+
+TEST(ConfigModel, SummaryListsServicesAndServers) {
+    const Config c = loaded(global_with("workers = 2; run_dir = \"/tmp/ep\";"));
+    STRCMP_EQUAL("config good.conf: 2 workers, run_dir /tmp/ep\n"
+                 "service web: 127.0.0.1:8080 tcp roundrobin, no health check, 1 server\n"
+                 "  server a 10.0.0.1:80 weight 1\n",
+                 summary(c).c_str());
+}
+
+TEST_GROUP(ConfigShipped){};
+
+TEST(ConfigShipped, DefaultConfig) {
+    const Config c = loaded_file("conf/easyproxy.conf");
+    LONGS_EQUAL(0, c.global.workers);
+    STRCMP_EQUAL("easyproxy", c.global.user.c_str());
+    STRCMP_EQUAL("easyproxy", c.global.group.c_str());
+    STRCMP_EQUAL("/run/easyproxy", c.global.run_dir.c_str());
+    STRCMP_EQUAL("/var/lib/easyproxy/server-state", c.global.state_file.c_str());
+    LONGS_EQUAL(20000, c.global.max_connections);
+    UNSIGNED_LONGLONGS_EQUAL(30000, c.global.shutdown_timeout_ms);
+    CHECK(c.global.log.target == LogTarget::Syslog);
+    STRCMP_EQUAL("127.0.0.1:9090", c.global.stats.listen_text.c_str());
+    LONGS_EQUAL(1, c.services.size());
+    const Service& s = c.services[0];
+    STRCMP_EQUAL("mysql", s.name.c_str());
+    LONGS_EQUAL(2, s.listen.size());
+    STRCMP_EQUAL("[::]:3306", ep::net::format_address(s.listen[1]).c_str());
+    CHECK(s.health_check.type == CheckType::Tcp);
+    LONGS_EQUAL(3, s.servers.size());
+    LONGS_EQUAL(5, s.servers[0].weight);
+    CHECK(s.servers[2].backup);
+}
+
+TEST(ConfigShipped, DemoConfig) {
+    const Config c = loaded_file("conf/demo.conf");
+    LONGS_EQUAL(2, c.global.workers);
+    STRCMP_EQUAL("/tmp/easyproxy-demo", c.global.run_dir.c_str());
+    STRCMP_EQUAL("/tmp/easyproxy-demo/server-state", c.global.state_file.c_str());
+    CHECK(c.global.log.target == LogTarget::Stderr);
+    STRCMP_EQUAL("127.0.0.1:9090", ep::net::format_address(c.global.stats.listen).c_str());
+    LONGS_EQUAL(1, c.services.size());
+    const Service& s = c.services[0];
+    STRCMP_EQUAL("demo", s.name.c_str());
+    STRCMP_EQUAL("127.0.0.1:8080", ep::net::format_address(s.listen[0]).c_str());
+    CHECK(s.balance == Balance::RoundRobin);
+    CHECK(s.health_check.type == CheckType::Tcp);
+    UNSIGNED_LONGLONGS_EQUAL(2000, s.health_check.interval_ms);
+    LONGS_EQUAL(3, s.servers.size());
+    const char* names[] = {"app1", "app2", "app3"};
+    for (int i = 0; i < 3; ++i) {
+        STRCMP_EQUAL(names[i], s.servers[i].name.c_str());
+        LONGS_EQUAL(9001 + i, s.servers[i].address.port());
+    }
+}
+
+TEST(ConfigShipped, RedisExample) {
+    const Config c = loaded_file("conf/examples/redis.conf");
+    const HealthCheck& hc = c.services[0].health_check;
+    CHECK(hc.type == CheckType::SendExpect);
+    STRCMP_EQUAL("PING\r\n", hc.send.c_str());
+    STRCMP_EQUAL("+PONG", hc.expect.c_str());
+    CHECK(c.services[0].balance == Balance::Maglev);
+}
+
+TEST(ConfigShipped, HttpExample) {
+    const Config c = loaded_file("conf/examples/http.conf");
+    CHECK(c.services[0].mode == Mode::Http);
+    CHECK(c.services[0].health_check.type == CheckType::Http);
+    STRCMP_EQUAL("/health", c.services[0].health_check.path.c_str());
+    LONGS_EQUAL(3, c.services[0].servers.size());
+}
+
+TEST(ConfigShipped, MysqlExample) {
+    const Config c = loaded_file("conf/examples/mysql.conf");
+    LONGS_EQUAL(2, c.services[0].servers.size());
+    CHECK_FALSE(c.services[0].servers[0].backup);
+    CHECK(c.services[0].servers[1].backup);
+}
