@@ -177,7 +177,7 @@ private:
         }
         primary.slots.clear();
         if (!entries_.empty()) {
-            primary.slots = maglev_build(entries_, maglev_table_size(entries_.size()));
+            primary.slots = maglev_build(entries_, maglev_table_size(entries_.size(), kBalancerTableMin));
             for (auto& slot : primary.slots) slot = int32_t(primary.members[size_t(slot)].index);
         }
         primary.built = true;
@@ -204,7 +204,7 @@ private:
             entries_.push_back({all[c.index].name, c.weight});
         }
         // Slots hold positions in `usable`, valid while the set is unchanged.
-        fallback_slots_ = maglev_build(entries_, maglev_table_size(entries_.size()));
+        fallback_slots_ = maglev_build(entries_, maglev_table_size(entries_.size(), kBalancerTableMin));
         return true;
     }
 

@@ -17,6 +17,11 @@ struct MaglevEntry {
 // Smallest prime >= max(min_size, 100 * number of entries with weight > 0).
 uint32_t maglev_table_size(size_t servers, uint32_t min_size = 101);
 
+// The balancer's tables are never smaller than this (Katran's default ring
+// size), so adding or removing a server does not change the table size, which
+// would reshuffle every client: only the changed server's slots move.
+inline constexpr uint32_t kBalancerTableMin = 65537;
+
 // Returns `size` slots, each an index into `entries` (or -1 if every weight is 0).
 // `size` must be prime.
 std::vector<int32_t> maglev_build(const std::vector<MaglevEntry>& entries, uint32_t size);
