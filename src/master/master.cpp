@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -26,6 +27,9 @@
 #include <vector>
 
 #include "config/summary.hpp"
+#include "control/protocol.hpp"
+#include "health/checker.hpp"
+#include "master/control_server.hpp"
 #include "master/listeners.hpp"
 #include "shm/segment.hpp"
 #include "util/clock.hpp"
@@ -116,12 +120,18 @@ struct WorkerProc {
     uint64_t respawn_at = 0; // when pid == 0: monotonic time to respawn
 };
 
-class Master {
+class Master final : public ControlActions {
 public:
     Master(config::Config cfg, Options options) : cfg_(std::move(cfg)), options_(std::move(options)) {}
     int run();
 
+    control::Answer status() override;
+    control::Answer reload() override;
+    void stop(bool graceful) override;
+
 private:
+    bool start_services();
+    void loop_once();
     bool lock_run_dir();
     void raise_fd_limit();
     void create_shared_memory();
@@ -148,7 +158,11 @@ private:
     std::string pid_path_;
     std::string shm_path_;
     uint64_t generation_ = 1;
+    uint64_t started_ms_ = 0;
     bool stopping_ = false;
+    std::unique_ptr<ControlServer> control_;
+    std::unique_ptr<health::HealthChecker> checker_;
+    std::vector<pollfd> pollfds_;
     sigset_t during_wait_{};
 };
 
@@ -428,6 +442,70 @@ void Master::cleanup_files() {
     ::unlink(pid_path_.c_str());
 }
 
+control::Answer Master::status() {
+    control::Answer a;
+    a.ok = true;
+    a.text = "easyproxy " PACKAGE_VERSION;
+    const uint64_t uptime_s = (monotonic_ms() - started_ms_) / 1000;
+    a.details.push_back("master pid " + std::to_string(getpid()));
+    a.details.push_back("uptime " + std::to_string(uptime_s) + "s");
+    a.details.push_back("generation " + std::to_string(generation_));
+    a.details.push_back("config " + options_.config_path);
+    for (const WorkerProc& w : workers_)
+        a.details.push_back("worker " + std::to_string(w.set) + " pid " + std::to_string(w.pid) + " generation " +
+                            std::to_string(w.generation) + (w.pid ? "" : " (restarting)"));
+    return a;
+}
+
+control::Answer Master::reload() {
+    control::Answer a;
+    a.ok = false;
+    a.text = "reload is not implemented yet";
+    return a;
+}
+
+void Master::stop(bool graceful) {
+    if (graceful) g_quit = 1;
+    else g_terminate = 1;
+}
+
+// The control socket and the health checks live in the master loop.
+bool Master::start_services() {
+    gid_t group = gid_t(-1);
+    if (!cfg_.global.group.empty()) {
+        if (const struct group* g = getgrnam(cfg_.global.group.c_str())) group = g->gr_gid;
+        else LOG_WARN("group %s not found: the control socket keeps the master's group", cfg_.global.group.c_str());
+    }
+    try {
+        control_ = std::make_unique<ControlServer>(cfg_.global.run_dir + "/easyproxy.sock", group, cfg_, segment_,
+                                                   *this);
+    } catch (const std::exception& e) {
+        LOG_ERROR("%s", e.what());
+        return false;
+    }
+    restore_admin_state(cfg_, segment_);
+    checker_ = std::make_unique<health::HealthChecker>(cfg_, segment_);
+    return true;
+}
+
+void Master::loop_once() {
+    const uint64_t now = monotonic_ms();
+    uint64_t timeout = kTickMs;
+    for (const WorkerProc& w : workers_)
+        if (w.pid == 0) timeout = std::min(timeout, w.respawn_at > now ? w.respawn_at - now : 0);
+    pollfds_.clear();
+    control_->append_pollfds(pollfds_);
+    const size_t control_count = pollfds_.size();
+    checker_->append_pollfds(pollfds_, now);
+    const uint64_t wake = checker_->next_wakeup_ms();
+    if (wake < now + timeout) timeout = wake > now ? wake - now : 0;
+    timespec ts{long(timeout / 1000), long(timeout % 1000) * 1000000L};
+    const int n = ::ppoll(pollfds_.data(), pollfds_.size(), &ts, &during_wait_);
+    const std::span<const pollfd> ready(pollfds_);
+    if (n > 0) control_->process(ready.first(control_count));
+    checker_->process(ready.subspan(control_count), monotonic_ms());
+}
+
 int Master::run() {
     const bool to_stderr = options_.foreground ? cfg_.global.log.target != config::LogTarget::Syslog
                                                : cfg_.global.log.target == config::LogTarget::Stderr;
@@ -450,9 +528,11 @@ int Master::run() {
         return 1;
     }
     if (!options_.foreground) daemonize();
+    started_ms_ = monotonic_ms();
     segment_.header().master_pid.store(getpid());
     write_pid_file();
     install_signals();
+    if (!start_services()) return 1;
     LOG_NOTICE("easyproxy %s starting with %s (%u workers)", PACKAGE_VERSION, options_.config_path.c_str(),
                workers_count_);
     {
@@ -476,13 +556,7 @@ int Master::run() {
     notify_systemd("READY=1");
 
     while (!g_terminate && !g_quit) {
-        uint64_t timeout = kTickMs;
-        const uint64_t now = monotonic_ms();
-        for (const WorkerProc& w : workers_)
-            if (w.pid == 0) timeout = std::min(timeout, w.respawn_at > now ? w.respawn_at - now : 0);
-        timespec ts{long(timeout / 1000), long(timeout % 1000) * 1000000L};
-        ::ppoll(nullptr, 0, &ts, &during_wait_);
-
+        loop_once();
         if (g_child) reap_children();
         if (g_reload) {
             g_reload = 0;
@@ -510,6 +584,7 @@ int Master::run() {
         if (!wait_workers_gone(monotonic_ms() + 2000)) stop_workers(SIGKILL);
     }
     wait_workers_gone(monotonic_ms() + 2000);
+    control_.reset();  // unlinks the socket
     cleanup_files();
     LOG_NOTICE("stopped");
     return 0;

@@ -202,6 +202,33 @@ class Proxy(Process):
                 pids.append(int(entry))
         return sorted(pids)
 
+    def worker_of(self, client_sock):
+        """PID of the worker that holds the proxy side of `client_sock`."""
+        import ipaddress
+        cip, cport = client_sock.getsockname()[:2]
+        pip, pport = client_sock.getpeername()[:2]
+
+        def hexaddr(ip, port):
+            return "%08X:%04X" % (int.from_bytes(ipaddress.IPv4Address(ip).packed, "little"), port)
+        want_local, want_remote = hexaddr(pip, pport), hexaddr(cip, cport)
+        inode = None
+        with open("/proc/net/tcp") as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if fields[1] == want_local and fields[2] == want_remote:
+                    inode = fields[9]
+        if inode is None:
+            return None
+        target = "socket:[%s]" % inode
+        for pid in self.worker_pids():
+            try:
+                for fd in os.listdir("/proc/%d/fd" % pid):
+                    if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == target:
+                        return pid
+            except OSError:
+                continue
+        return None
+
     def epstat(self, *args, check=True):
         return run_tool([EPSTAT, "-r", self.run_dir] + list(args), check)
 

@@ -1,1 +1,157 @@
-"""(stub)"""
+"""Process lifecycle: a killed worker is replaced without touching the other
+workers' connections, graceful and fast stops, the master's death takes its
+workers along, and a second master cannot steal a run_dir."""
+import os
+import signal
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import EASYPROXY, connect, fetch_name, read_line, run_tool, wait_until  # noqa: E402
+
+
+def echo_ok(sock, token):
+    sock.sendall(token + b"\n")
+    return read_line(sock, 5) == token.decode()
+
+
+def pid_gone(pid):
+    """True once `pid` has exited (a zombie waiting for its reaper counts as gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+class WorkerCrashTest(harness.ProxyTestCase):
+    def test_kill_9_worker_others_keep_flowing_and_it_is_replaced(self):
+        b = self.backend("a")
+        svc, addr = self.service([b])
+        p = self.proxy([svc], workers=2)
+        before = p.worker_pids()
+        self.assertEqual(len(before), 2)
+        # open connections until both workers hold some
+        conns, owners = [], {}
+        deadline = time.monotonic() + 10
+        while len(set(owners.values())) < 2 and time.monotonic() < deadline:
+            s = connect(addr)
+            self.assertEqual(read_line(s), "a")
+            conns.append(s)
+            owners[s] = wait_until(lambda: p.worker_of(s), 5, what="the connection's worker")
+        self.assertEqual(len(set(owners.values())), 2, "connections did not spread over both workers")
+        victim = before[0]
+        os.kill(victim, signal.SIGKILL)
+        wait_until(lambda: pid_gone(victim), 5, what="the killed worker to die")
+        for i, s in enumerate(conns):
+            if owners[s] == victim:
+                s.settimeout(5)
+                try:
+                    data = s.recv(10)
+                except ConnectionResetError:
+                    data = b""
+                self.assertEqual(data, b"", "a connection of the killed worker is still open")
+            else:
+                self.assertTrue(echo_ok(s, b"still-here-%d" % i))
+        after = wait_until(lambda: len(p.worker_pids()) == 2 and p.worker_pids(), 5, what="a replacement worker")
+        self.assertNotIn(victim, after)
+        self.assertIn(before[1], after)
+        self.assertIn("was killed by signal 9", p.log())
+        self.assertEqual(fetch_name(addr), "a")
+        # the killed worker's connections no longer count as active
+        import json
+        wait_until(lambda: json.loads(p.epstat("-o", "json", "servers").stdout)["servers"][0]["active"] ==
+                   sum(1 for s in conns if owners[s] != victim), 5, what="active count to be corrected")
+        for s in conns:
+            s.close()
+
+
+class StopTest(harness.ProxyTestCase):
+    def test_sigquit_lets_open_connection_finish(self):
+        b = self.backend("a")
+        svc, addr = self.service([b])
+        p = self.proxy([svc], shutdown_timeout="20s")
+        held = connect(addr)
+        self.assertEqual(read_line(held), "a")
+        p.signal(signal.SIGQUIT)
+        # new clients are refused while the held one keeps working
+        wait_until(lambda: fetch_refused(addr), 5, what="new connections to be refused")
+        self.assertTrue(echo_ok(held, b"during-graceful-stop"))
+        self.assertTrue(p.alive())
+        held.close()
+        self.assertEqual(p.wait(10), 0)
+        self.assertFalse(os.path.exists(os.path.join(p.run_dir, "easyproxy.pid")))
+        self.assertFalse(os.path.exists(os.path.join(p.run_dir, "easyproxy.sock")))
+
+    def test_sigquit_closes_leftovers_at_shutdown_timeout(self):
+        b = self.backend("a")
+        svc, addr = self.service([b])
+        p = self.proxy([svc], shutdown_timeout="1s")
+        held = connect(addr)
+        self.assertEqual(read_line(held), "a")
+        t0 = time.monotonic()
+        p.signal(signal.SIGQUIT)
+        held.settimeout(10)
+        self.assertEqual(held.recv(10), b"")
+        self.assertEqual(p.wait(10), 0)
+        elapsed = time.monotonic() - t0
+        self.assertGreater(elapsed, 0.8)
+        self.assertLess(elapsed, 5)
+
+    def test_sigterm_stops_at_once(self):
+        b = self.backend("a")
+        svc, addr = self.service([b])
+        p = self.proxy([svc], shutdown_timeout="30s")
+        held = connect(addr)
+        self.assertEqual(read_line(held), "a")
+        workers = p.worker_pids()
+        t0 = time.monotonic()
+        p.signal(signal.SIGTERM)
+        self.assertEqual(p.wait(5), 0)
+        self.assertLess(time.monotonic() - t0, 3)
+        held.settimeout(5)
+        try:
+            self.assertEqual(held.recv(10), b"")
+        except ConnectionResetError:
+            pass
+        for w in workers:
+            wait_until(lambda: pid_gone(w), 5, what="worker %d to exit" % w)
+
+    def test_master_killed_takes_workers_along(self):
+        b = self.backend("a")
+        svc, addr = self.service([b])
+        p = self.proxy([svc])
+        workers = p.worker_pids()
+        self.assertEqual(len(workers), 2)
+        p.signal(signal.SIGKILL)
+        p.wait(5)
+        for w in workers:
+            wait_until(lambda: pid_gone(w), 5, what="orphaned worker %d to die" % w)
+        wait_until(lambda: fetch_refused(addr), 5, what="the port to be released")
+
+    def test_second_master_on_same_run_dir_fails(self):
+        b = self.backend("a")
+        svc, addr = self.service([b])
+        p = self.proxy([svc])
+        r = run_tool([EASYPROXY, "-f", "-c", p.config_path], check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("another easyproxy (pid %d) is already running with run_dir %s" % (p.pid, p.run_dir), r.stderr)
+        self.assertEqual(fetch_name(addr), "a")  # the first one is untouched
+        self.assertTrue(p.alive())
+
+
+def fetch_refused(addr):
+    try:
+        with connect(addr, timeout=1) as s:
+            s.settimeout(1)
+            return s.recv(10) == b""
+    except (ConnectionRefusedError, ConnectionResetError):
+        return True
+    except socket.timeout:
+        return False
+
+
+if __name__ == "__main__":
+    harness.main()
