@@ -1,2 +1,113 @@
-// snapshot.hpp: (stub, being written)
+// snapshot.hpp: a consistent, plain copy of the shared-memory segment (names,
+// states, counters, workers, sessions) taken in one pass, so that epstat, epctl
+// and the stats endpoint format numbers that belong together (DESIGN.md §6).
 #pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "shm/layout.hpp"
+#include "shm/segment.hpp"
+
+namespace ep::stats {
+
+struct ServerStats {
+    uint32_t index = 0;            // slot index in the server array
+    std::string service;
+    std::string name;
+    std::string address;
+    shm::AdminState admin = shm::AdminState::Ready;
+    shm::Health health = shm::Health::Unchecked;
+    bool passive_down = false;     // max_fails tripped (counts as down)
+    bool backup = false;
+    uint32_t weight = 0;           // effective (override or config)
+    uint32_t config_weight = 0;
+    uint32_t max_connections = 0;  // 0: unlimited
+    uint64_t active = 0;
+    uint64_t total = 0;
+    uint64_t failures = 0;
+    uint64_t retries = 0;
+    uint64_t bytes_in = 0;         // client -> server
+    uint64_t bytes_out = 0;        // server -> client
+    std::string last_check;        // "" when never checked
+    uint64_t last_check_us = 0;
+    bool changed = false;          // false: no state change since start
+    uint64_t since_change_ms = 0;  // valid when `changed`
+};
+
+struct ServiceStats {
+    std::string name;
+    std::string mode;              // "tcp" | "http"
+    std::string balance;           // "roundrobin", ...
+    uint32_t servers = 0;
+    uint32_t servers_usable = 0;   // up (or unchecked), ready, not passive-down
+    // the service's own counters (client side)
+    uint64_t accepted = 0;
+    uint64_t active = 0;
+    uint64_t denied = 0;
+    uint64_t no_server = 0;
+    // sums over its servers
+    uint64_t server_active = 0;
+    uint64_t total = 0;
+    uint64_t failures = 0;
+    uint64_t retries = 0;
+    uint64_t bytes_in = 0;
+    uint64_t bytes_out = 0;
+};
+
+struct WorkerStats {
+    uint32_t slot = 0;
+    int32_t pid = 0;
+    uint64_t generation = 0;
+    shm::WorkerState state = shm::WorkerState::Free;
+    uint64_t active = 0;
+    uint64_t accepted = 0;
+    uint64_t started_unix_ms = 0;
+    uint64_t uptime_ms = 0;
+};
+
+struct SessionStats {
+    int32_t worker_pid = 0;
+    std::string client;            // as net::format_address prints it
+    std::string service;           // "" when the slot names no known service
+    std::string server;            // "" before a server was picked
+    uint64_t age_ms = 0;
+    uint64_t bytes_in = 0;
+    uint64_t bytes_out = 0;
+};
+
+struct Snapshot {
+    uint64_t taken_unix_ms = 0;
+    int32_t master_pid = 0;
+    bool master_alive = false;     // false: kill(pid, 0) said ESRCH, data is stale
+    uint64_t heartbeat_age_ms = 0;
+    uint64_t generation = 0;
+    uint64_t start_unix_ms = 0;
+    uint64_t uptime_ms = 0;
+    std::string config_file;
+    bool catalog_consistent = true;  // false: the master kept rewriting it while we read
+    std::vector<ServiceStats> services;
+    std::vector<ServerStats> servers;
+    std::vector<WorkerStats> workers;
+    std::vector<SessionStats> sessions;
+};
+
+// Reads everything at once. Names are read under Header::catalog_seq and check
+// texts under ServerSlot::check_seq, each with a bounded number of retries (a
+// reader never waits for a writer that died mid-update). `now_unix_ms` is the
+// reference for ages; tests pass a fixed value.
+Snapshot read_snapshot(const shm::Segment& segment, uint64_t now_unix_ms);
+Snapshot read_snapshot(const shm::Segment& segment);
+
+// Whether a process still exists: kill(pid, 0) succeeds or fails with EPERM.
+bool process_alive(int32_t pid);
+
+// Stable words used by every output format.
+const char* admin_name(shm::AdminState s);     // ready | drain | maint
+const char* health_name(shm::Health h);        // up | down | unchecked
+const char* worker_state_name(shm::WorkerState s);  // free | running | draining
+// What the balancer makes of a server: maint, drain, down (active or passive
+// checks) or up (also when unchecked).
+const char* server_state_name(const ServerStats& s);
+
+}  // namespace ep::stats
