@@ -1,7 +1,10 @@
 // listeners.cpp: binding the listening sockets (see listeners.hpp).
 #include "master/listeners.hpp"
 
+#include <fcntl.h>
 #include <sys/socket.h>
+
+#include <algorithm>
 
 #include "net/socket.hpp"
 
@@ -11,18 +14,32 @@ namespace {
 constexpr int kBacklog = 4096;
 }
 
-bool Listeners::bind_all(const config::Config& cfg, uint32_t sets, std::vector<std::string>& errors) {
+bool Listeners::bind_all(const config::Config& cfg, uint32_t sets, std::vector<std::string>& errors,
+                         const Listeners* previous) {
     for (uint32_t si = 0; si < cfg.services.size(); ++si) {
         for (const net::Address& addr : cfg.services[si].listen) {
             const bool shared = addr.family() == AF_UNIX;
             for (uint32_t set = 0; set < (shared ? 1 : sets); ++set) {
+                const uint32_t want_set = shared ? kShared : set;
+                if (previous) {
+                    auto it = std::find_if(previous->sockets_.begin(), previous->sockets_.end(), [&](const Socket& s) {
+                        return s.set == want_set && s.address == addr;
+                    });
+                    if (it != previous->sockets_.end()) {
+                        UniqueFd dup(::fcntl(it->fd.get(), F_DUPFD_CLOEXEC, 3));
+                        if (dup) {
+                            sockets_.push_back(Socket{si, want_set, addr, std::move(dup)});
+                            continue;
+                        }
+                    }
+                }
                 std::string error;
                 UniqueFd fd = net::listen_on(addr, !shared, kBacklog, error);
                 if (!fd) {
                     errors.push_back("service " + cfg.services[si].name + ": " + error);
                     break;
                 }
-                sockets_.push_back(Socket{si, shared ? kShared : set, std::move(fd)});
+                sockets_.push_back(Socket{si, want_set, addr, std::move(fd)});
             }
         }
     }

@@ -19,7 +19,11 @@ public:
 
     // Binds everything for `sets` workers. On failure returns false and fills
     // `errors` with one message per address that could not be bound.
-    bool bind_all(const config::Config& cfg, uint32_t sets, std::vector<std::string>& errors);
+    // With `previous`, a socket for the same address and set is shared
+    // (duplicated), never closed and re-bound: no SYN is refused during a
+    // reload. Sockets of `previous` that are not taken close with it.
+    bool bind_all(const config::Config& cfg, uint32_t sets, std::vector<std::string>& errors,
+                  const Listeners* previous = nullptr);
     std::vector<worker::ListenerRef> for_set(uint32_t set) const;
     std::vector<int> fds_of_set(uint32_t set) const;
     void close_all() { sockets_.clear(); }
@@ -28,6 +32,7 @@ private:
     struct Socket {
         uint32_t service;
         uint32_t set;
+        net::Address address;
         UniqueFd fd;
     };
     std::vector<Socket> sockets_;

@@ -26,11 +26,14 @@
 #include <string>
 #include <vector>
 
+#include "config/loader.hpp"
 #include "config/summary.hpp"
 #include "control/protocol.hpp"
 #include "health/checker.hpp"
 #include "master/control_server.hpp"
 #include "master/listeners.hpp"
+#include "master/privileges.hpp"
+#include "shm/catalog.hpp"
 #include "shm/segment.hpp"
 #include "util/clock.hpp"
 #include "util/log.hpp"
@@ -147,12 +150,18 @@ private:
     uint32_t free_worker_slot() const;
     void daemonize();
     void cleanup_files();
+    void enforce_old_generation_deadline();
+    bool drop_privileges();
+    uint32_t free_worker_slots() const;
 
     config::Config cfg_;
     Options options_;
+    Identity identity_;
     uint32_t workers_count_ = 1;
     Listeners listeners_;
     shm::Segment segment_;
+    shm::SlotMap slots_;
+    uint64_t old_generations_deadline_ = 0;  // hard stop for draining generations
     std::vector<WorkerProc> workers_;
     UniqueFd pid_lock_;
     std::string pid_path_;
@@ -222,42 +231,20 @@ void Master::create_shared_memory() {
     shm::Capacity cap;
     cap.services = uint32_t(cfg_.services.size());
     for (const auto& s : cfg_.services) cap.servers += uint32_t(s.servers.size());
-    // Room for two generations of workers at once (reload), plus respawns.
-    cap.workers = workers_count_ * 2 + 2;
+    // Slots are reused by name across reloads; the spare room is for the
+    // servers and services a reload adds while the old ones still drain.
+    cap.services = cap.services * 2 + 16;
+    cap.servers = cap.servers * 2 + 64;
+    // Room for several generations at once (reloads in quick succession while
+    // old workers finish their connections), plus respawns.
+    cap.workers = workers_count_ * 8 + 8;
     cap.sessions_per_worker = uint32_t(std::min(cfg_.global.max_connections, 65536));
     segment_ = shm::Segment::create(shm_path_, cap);
 
     shm::Header& h = segment_.header();
-    const uint32_t seq = shm::seq_write_begin(h.catalog_seq);
     shm::copy_text(h.config_file, options_.config_path.c_str());
-    uint32_t next_server = 0;
-    const uint64_t now = wall_ms();
-    for (uint32_t si = 0; si < cfg_.services.size(); ++si) {
-        const config::Service& sc = cfg_.services[si];
-        shm::ServiceSlot& svc = segment_.services()[si];
-        shm::copy_text(svc.name, sc.name.c_str());
-        svc.first_server = next_server;
-        svc.server_count = uint32_t(sc.servers.size());
-        svc.mode = uint8_t(sc.mode);
-        svc.balance = uint8_t(sc.balance);
-        for (const config::Server& server : sc.servers) {
-            shm::ServerSlot& s = segment_.servers()[next_server++];
-            shm::copy_text(s.name, server.name.c_str());
-            shm::copy_text(s.address, net::format_address(server.address).c_str());
-            s.service_index = si;
-            s.config_weight = uint32_t(server.weight);
-            s.max_connections = uint32_t(server.max_connections);
-            s.backup = server.backup;
-            s.admin.store(uint8_t(shm::AdminState::Ready));
-            s.health.store(uint8_t(shm::Health::Unchecked));
-            s.weight.store(uint32_t(server.weight));
-            s.last_change_unix_ms.store(now);
-        }
-    }
-    h.service_count.store(uint32_t(cfg_.services.size()));
-    h.server_count.store(next_server);
     h.generation.store(generation_);
-    shm::seq_write_end(h.catalog_seq, seq);
+    slots_ = shm::publish_catalog(segment_, cfg_);
 }
 
 void Master::install_signals() {
@@ -326,6 +313,7 @@ void Master::worker_main(const WorkerProc& w) {
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     close_fds_except(listeners_.fds_of_set(w.set));
+    drop_all_capabilities();  // a worker never binds: it needs no privilege
     const bool to_stderr = options_.foreground ? cfg_.global.log.target != config::LogTarget::Syslog
                                                : cfg_.global.log.target == config::LogTarget::Stderr;
     log::init("easyproxy", to_stderr, to_log_level(cfg_.global.log.level));
@@ -336,6 +324,7 @@ void Master::worker_main(const WorkerProc& w) {
     worker::Setup setup;
     setup.config = &cfg_;
     setup.segment = &segment_;
+    setup.slots = &slots_;
     setup.slot = w.slot;
     setup.generation = w.generation;
     setup.listeners = listeners_.for_set(w.set);
@@ -353,12 +342,9 @@ void Master::undo_worker_counts(uint32_t slot) {
     for (shm::SessionSlot& ss : segment_.sessions(slot)) {
         const uint32_t seq = ss.seq.load(std::memory_order_acquire);
         if (seq == 0) continue;
-        if (ss.service < services.size()) {
-            shm::ServiceSlot& svc = services[ss.service];
-            svc.active.fetch_sub(1, std::memory_order_relaxed);
-            if (ss.server != shm::kNoServer && svc.first_server + ss.server < servers.size())
-                servers[svc.first_server + ss.server].active.fetch_sub(1, std::memory_order_relaxed);
-        }
+        if (ss.service < services.size()) services[ss.service].active.fetch_sub(1, std::memory_order_relaxed);
+        if (ss.server != shm::kNoServer && ss.server < servers.size())
+            servers[ss.server].active.fetch_sub(1, std::memory_order_relaxed);
         ss.seq.store(0, std::memory_order_relaxed);
     }
     for (shm::ServiceSlot& svc : services) {
@@ -399,6 +385,34 @@ void Master::reap_children() {
             LOG_WARN("worker %u keeps dying; next start in %llu ms", w.set, (unsigned long long)w.backoff_ms);
     }
     std::erase_if(workers_, [&](const WorkerProc& w) { return w.pid == 0 && w.generation != generation_; });
+    const bool old_left = std::any_of(workers_.begin(), workers_.end(),
+                                      [&](const WorkerProc& w) { return w.generation != generation_; });
+    if (!old_left && old_generations_deadline_) {
+        old_generations_deadline_ = 0;
+        shm::free_retired_slots(segment_);
+        LOG_INFO("previous generations have finished");
+    }
+}
+
+void Master::enforce_old_generation_deadline() {
+    if (!old_generations_deadline_ || monotonic_ms() < old_generations_deadline_) return;
+    for (const WorkerProc& w : workers_)
+        if (w.pid > 0 && w.generation != generation_) {
+            LOG_WARN("worker %u (pid %d, generation %llu) still has connections at shutdown_timeout; killing it",
+                     w.set, int(w.pid), (unsigned long long)w.generation);
+            ::kill(w.pid, SIGKILL);
+        }
+}
+
+uint32_t Master::free_worker_slots() const {
+    uint32_t n = 0;
+    auto slots = segment_.workers();
+    for (uint32_t i = 0; i < slots.size(); ++i) {
+        bool taken = std::any_of(workers_.begin(), workers_.end(),
+                                 [&](const WorkerProc& w) { return w.pid != 0 && w.slot == i; });
+        if (!taken && slots[i].pid.load() == 0) ++n;
+    }
+    return n;
 }
 
 void Master::respawn_due() {
@@ -438,6 +452,23 @@ void Master::daemonize() {
     }
 }
 
+// Files the master must still manage after the switch (remove at exit,
+// recreate) move to the daemon's user first.
+bool Master::drop_privileges() {
+    if (!identity_.drop) return true;
+    for (const std::string& path : {cfg_.global.run_dir, pid_path_, shm_path_, cfg_.global.run_dir + "/easyproxy.sock"})
+        if (::chown(path.c_str(), identity_.uid, identity_.gid) != 0 && errno != ENOENT)
+            LOG_WARN("chown %s: %s", path.c_str(), std::strerror(errno));
+    std::string error;
+    if (!drop_to(identity_, error)) {
+        LOG_ERROR("%s", error.c_str());
+        return false;
+    }
+    LOG_INFO("running as user %s (uid %d), group %d; the master keeps only CAP_NET_BIND_SERVICE",
+             identity_.user.empty() ? "root" : identity_.user.c_str(), int(getuid()), int(getgid()));
+    return true;
+}
+
 void Master::cleanup_files() {
     ::unlink(pid_path_.c_str());
 }
@@ -457,10 +488,83 @@ control::Answer Master::status() {
     return a;
 }
 
+// Reload (DESIGN.md §1): validate, bind what is new, publish the catalog
+// (same-named servers keep their slot and so their state and counters), start
+// a new generation, and let the old one finish its connections.
 control::Answer Master::reload() {
     control::Answer a;
-    a.ok = false;
-    a.text = "reload is not implemented yet";
+    config::Config next;
+    try {
+        next = config::load_file(options_.config_path);
+    } catch (const config::ConfigError& e) {
+        for (const auto& d : e.diagnostics()) {
+            LOG_ERROR("reload: %s", d.str().c_str());
+            a.details.push_back(d.str());
+        }
+        a.text = "configuration is invalid, keeping the running one";
+        return a;
+    }
+    if (next.global.run_dir != cfg_.global.run_dir) {
+        a.text = "run_dir cannot change on reload (restart easyproxy to move it)";
+        LOG_ERROR("reload: %s", a.text.c_str());
+        return a;
+    }
+    const uint32_t count = next.global.workers > 0 ? uint32_t(next.global.workers)
+                                                   : uint32_t(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+    if (free_worker_slots() < count) {
+        a.text = "too many generations still finishing their connections; try again later";
+        LOG_ERROR("reload: %s", a.text.c_str());
+        return a;
+    }
+    Listeners next_listeners;
+    std::vector<std::string> errors;
+    if (!next_listeners.bind_all(next, count, errors, &listeners_)) {
+        for (const auto& e : errors) LOG_ERROR("reload: %s", e.c_str());
+        a.text = "cannot bind the new listeners, keeping the running configuration";
+        a.details = errors;
+        return a;
+    }
+    shm::CatalogChanges changes;
+    shm::SlotMap next_slots;
+    try {
+        next_slots = shm::publish_catalog(segment_, next, &changes);
+    } catch (const std::exception& e) {
+        shm::publish_catalog(segment_, cfg_);  // put the running catalog back
+        a.text = std::string(e.what()) + "; restart easyproxy to grow the shared memory";
+        LOG_ERROR("reload: %s", a.text.c_str());
+        return a;
+    }
+
+    // Commit: from here on the new configuration is the running one.
+    for (const WorkerProc& w : workers_)
+        if (w.pid > 0) ::kill(w.pid, SIGQUIT);  // stop accepting, finish, exit
+    ++generation_;
+    segment_.header().generation.store(generation_);
+    cfg_ = std::move(next);
+    slots_ = std::move(next_slots);
+    listeners_ = std::move(next_listeners);
+    workers_count_ = count;
+    old_generations_deadline_ = monotonic_ms() + cfg_.global.shutdown_timeout_ms + 1000;
+    log::set_level(to_log_level(cfg_.global.log.level));
+    restore_admin_state(cfg_, segment_);
+    control_->set_config(cfg_);
+    checker_ = std::make_unique<health::HealthChecker>(cfg_, segment_);
+    for (uint32_t i = 0; i < count; ++i) {
+        WorkerProc w;
+        w.set = i;
+        w.generation = generation_;
+        if (spawn(w)) workers_.push_back(w);
+        else {
+            w.respawn_at = monotonic_ms() + kFirstBackoffMs;
+            workers_.push_back(w);
+        }
+    }
+    if (changes.lines.empty()) changes.lines.push_back("no changes");
+    for (const auto& line : changes.lines) LOG_NOTICE("reload: %s", line.c_str());
+    LOG_NOTICE("reloaded %s: generation %llu serving", options_.config_path.c_str(), (unsigned long long)generation_);
+    a.ok = true;
+    a.text = "reloaded, generation " + std::to_string(generation_);
+    a.details = std::move(changes.lines);
     return a;
 }
 
@@ -514,6 +618,13 @@ int Master::run() {
     workers_count_ = cfg_.global.workers > 0 ? uint32_t(cfg_.global.workers)
                                              : uint32_t(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
 
+    {
+        std::string error;
+        if (!resolve_identity(cfg_.global.user, cfg_.global.group, identity_, error)) {
+            LOG_ERROR("%s", error.c_str());
+            return 1;
+        }
+    }
     if (!lock_run_dir()) return 1;
     std::vector<std::string> errors;
     if (!listeners_.bind_all(cfg_, workers_count_, errors)) {
@@ -533,6 +644,7 @@ int Master::run() {
     write_pid_file();
     install_signals();
     if (!start_services()) return 1;
+    if (!drop_privileges()) return 1;
     LOG_NOTICE("easyproxy %s starting with %s (%u workers)", PACKAGE_VERSION, options_.config_path.c_str(),
                workers_count_);
     {
@@ -560,8 +672,9 @@ int Master::run() {
         if (g_child) reap_children();
         if (g_reload) {
             g_reload = 0;
-            LOG_WARN("reload requested: not supported yet, keeping the running configuration");
+            reload();
         }
+        enforce_old_generation_deadline();
         if (g_reopen) {
             g_reopen = 0;
             stop_workers(SIGUSR1);  // workers reopen the access log

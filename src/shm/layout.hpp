@@ -24,6 +24,12 @@ inline constexpr size_t kPathMax = 256;
 enum class AdminState : uint8_t { Ready = 0, Drain = 1, Maint = 2 };
 enum class Health : uint8_t { Unchecked = 0, Up = 1, Down = 2 };
 enum class WorkerState : uint32_t { Free = 0, Running = 1, Draining = 2 };
+// Service and server slots are keyed by name and reused across reloads, so a
+// server that keeps its SERVICE/SERVER name keeps its slot: admin state,
+// health, weight override, counters and balancing state carry over, and old
+// and new workers count into the same place. A removed one is Retired until
+// the workers that may still use it are gone, then Free.
+enum class SlotState : uint8_t { Free = 0, Live = 1, Retired = 2 };
 
 struct Header {
     uint32_t magic;
@@ -43,7 +49,7 @@ struct Header {
     std::atomic<uint64_t> generation;      // worker generation, +1 per reload
     std::atomic<uint64_t> heartbeat_ms;    // wall clock, written by the master loop
     uint64_t start_unix_ms;
-    std::atomic<uint32_t> service_count;
+    std::atomic<uint32_t> service_count;   // slots [0, count) may be in use; check each slot's state
     std::atomic<uint32_t> server_count;
     char config_file[kPathMax];
 };
@@ -51,11 +57,10 @@ struct Header {
 struct alignas(64) ServiceSlot {
     // catalog
     char name[kNameMax];
-    uint32_t first_server;   // index into the server array
-    uint32_t server_count;
+    uint8_t state;           // SlotState
     uint8_t mode;            // config::Mode
     uint8_t balance;         // config::Balance
-    uint8_t pad_[6];
+    uint8_t pad_[13];
     // balancing state shared by all workers (SWRR needs a consistent update)
     std::atomic<uint32_t> lock;
     uint32_t rr_cursor;      // tie-break cursor (leastconn) under `lock`
@@ -74,7 +79,8 @@ struct alignas(64) ServerSlot {
     uint32_t config_weight;
     uint32_t max_connections;   // 0: unlimited
     uint8_t backup;
-    uint8_t pad_[3];
+    uint8_t state;              // SlotState
+    uint8_t pad_[2];
 
     // state (master writes; workers read on every pick)
     std::atomic<uint8_t> admin;     // AdminState
@@ -121,8 +127,9 @@ struct alignas(64) WorkerSlot {
 
 inline constexpr uint16_t kNoServer = 0xffff;  // SessionSlot::server before a pick
 
-// One client connection of a worker. `server` is set (not kNoServer) exactly
-// while the connection holds one unit of that server's `active` count.
+// One client connection of a worker. `service` and `server` are slot indexes.
+// `server` is set (not kNoServer) exactly while the connection holds one unit
+// of that server's `active` count.
 struct alignas(64) SessionSlot {
     std::atomic<uint32_t> seq;          // 0: free; odd: being written; even: in use
     uint16_t service;

@@ -62,7 +62,9 @@ struct Listener final : IoTarget {
 struct ServiceRuntime {
     const config::Service* config;
     shm::ServiceSlot* slot;
-    std::span<shm::ServerSlot> servers;
+    uint32_t slot_index;
+    std::vector<shm::ServerSlot*> servers;   // in config order
+    std::vector<uint32_t> server_slots;      // their slot indexes (for sessions)
     std::unique_ptr<balance::Balancer> balancer;
     std::vector<balance::ServerInfo> infos;  // refreshed on each pick (weights change at run time)
 };
@@ -138,8 +140,10 @@ Worker::Worker(const Setup& setup)
     for (size_t i = 0; i < cfg_.services.size(); ++i) {
         ServiceRuntime rt;
         rt.config = &cfg_.services[i];
-        rt.slot = &all_services[i];
-        rt.servers = all_servers.subspan(rt.slot->first_server, rt.slot->server_count);
+        rt.slot_index = setup.slots->service[i];
+        rt.slot = &all_services[rt.slot_index];
+        rt.server_slots = setup.slots->server[i];
+        for (uint32_t x : rt.server_slots) rt.servers.push_back(&all_servers[x]);
         rt.balancer = balance::make_balancer(rt.config->balance);
         for (const auto& s : rt.config->servers)
             rt.infos.push_back(balance::ServerInfo{s.name, uint32_t(s.weight), s.backup});
@@ -284,7 +288,7 @@ int32_t Worker::pick_server(Connection& c) {
     auto build = [&](bool backups) {
         candidates_.clear();
         for (uint32_t i = 0; i < svc.servers.size(); ++i) {
-            shm::ServerSlot& s = svc.servers[i];
+            shm::ServerSlot& s = *svc.servers[i];
             if (bool(s.backup) != backups) continue;
             if (s.admin.load(std::memory_order_relaxed) != uint8_t(shm::AdminState::Ready)) continue;
             if (s.health.load(std::memory_order_relaxed) == uint8_t(shm::Health::Down)) continue;
@@ -298,7 +302,7 @@ int32_t Worker::pick_server(Connection& c) {
         }
     };
     for (uint32_t i = 0; i < svc.servers.size(); ++i)
-        svc.infos[i].weight = svc.servers[i].weight.load(std::memory_order_relaxed);
+        svc.infos[i].weight = svc.servers[i]->weight.load(std::memory_order_relaxed);
 
     auto choose = [&]() -> int32_t {
         build(false);
@@ -310,8 +314,8 @@ int32_t Worker::pick_server(Connection& c) {
         key.data = keybuf;
         const size_t pos = svc.balancer->pick(candidates_, svc.infos, key, rng_);
         const uint32_t index = candidates_[pos].index;
-        svc.servers[index].active.fetch_add(1, std::memory_order_relaxed);
-        session_set_server(c, int32_t(index));
+        svc.servers[index]->active.fetch_add(1, std::memory_order_relaxed);
+        session_set_server(c, int32_t(svc.server_slots[index]));
         return int32_t(index);
     };
     if (svc.balancer->needs_lock()) {
@@ -332,7 +336,7 @@ void Worker::start_connect(Connection& c) {
         }
         c.server_index = index;
         c.tried[c.tries++] = uint32_t(index);
-        shm::ServerSlot& s = svc.servers[size_t(index)];
+        shm::ServerSlot& s = *svc.servers[size_t(index)];
         bool in_progress = false;
         int err = 0;
         c.server = net::connect_nonblocking(svc.config->servers[size_t(index)].address, in_progress, err);
@@ -401,7 +405,7 @@ void Worker::check_connect_deadlines() {
 void Worker::connect_failed(Connection& c, int err, bool timeout) {
     ServiceRuntime& svc = services_[c.service];
     const config::Service& sc = *svc.config;
-    shm::ServerSlot& s = svc.servers[size_t(c.server_index)];
+    shm::ServerSlot& s = *svc.servers[size_t(c.server_index)];
     s.active.fetch_sub(1, std::memory_order_relaxed);
     session_set_server(c, -1);
     s.failures.fetch_add(1, std::memory_order_relaxed);
@@ -435,7 +439,7 @@ void Worker::connect_failed(Connection& c, int err, bool timeout) {
 
 void Worker::begin_relay(Connection& c) {
     ServiceRuntime& svc = services_[c.service];
-    shm::ServerSlot& s = svc.servers[size_t(c.server_index)];
+    shm::ServerSlot& s = *svc.servers[size_t(c.server_index)];
     s.total.fetch_add(1, std::memory_order_relaxed);
     c.phase = Phase::Relaying;
     c.connected_ms = c.last_active_ms = now_;
@@ -454,7 +458,7 @@ void Worker::session_begin(Connection& c) {
     free_sessions_.pop_back();
     shm::SessionSlot& ss = sessions_[size_t(c.session)];
     const uint32_t seq = shm::seq_write_begin(ss.seq);
-    ss.service = uint16_t(c.service);
+    ss.service = uint16_t(services_[c.service].slot_index);
     ss.server = shm::kNoServer;
     ss.family = uint8_t(c.client_addr.family());
     ss.client_port = c.client_addr.port();
@@ -565,7 +569,7 @@ void Worker::release_buffer(Flow& f) {
 }
 
 void Worker::count_bytes(Connection& c, bool upstream, size_t n) {
-    shm::ServerSlot& s = services_[c.service].servers[size_t(c.server_index)];
+    shm::ServerSlot& s = *services_[c.service].servers[size_t(c.server_index)];
     if (upstream) {
         c.bytes_in += n;
         s.bytes_in.fetch_add(n, std::memory_order_relaxed);
@@ -597,9 +601,9 @@ void Worker::close_connection(Connection& c, const char* term) {
     ServiceRuntime& svc = services_[c.service];
     if (c.phase == Phase::Connecting) track_connecting(c, false);
     if (c.phase == Phase::Relaying) {
-        svc.servers[size_t(c.server_index)].active.fetch_sub(1, std::memory_order_relaxed);
+        svc.servers[size_t(c.server_index)]->active.fetch_sub(1, std::memory_order_relaxed);
     } else if (c.server && c.server_index >= 0) {
-        svc.servers[size_t(c.server_index)].active.fetch_sub(1, std::memory_order_relaxed);
+        svc.servers[size_t(c.server_index)]->active.fetch_sub(1, std::memory_order_relaxed);
     }
     if (c.client_interest || c.phase == Phase::Relaying) poller_->remove(c.client.get());
     if (c.server && (c.server_interest || c.phase == Phase::Relaying)) poller_->remove(c.server.get());
@@ -648,7 +652,7 @@ void Worker::housekeeping() {
             close_connection(c, "cD");
             continue;
         }
-        const shm::ServerSlot& s = svc.servers[size_t(c.server_index)];
+        const shm::ServerSlot& s = *svc.servers[size_t(c.server_index)];
         if (s.kill_seq.load(std::memory_order_relaxed) != c.kill_seq) close_connection(c, "KD");
     }
     reap_closed();

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "shm/catalog.hpp"
 #include "shm/segment.hpp"
 
 namespace ep::worker {
@@ -18,6 +19,7 @@ struct ListenerRef {
 struct Setup {
     const config::Config* config;
     const shm::Segment* segment;
+    const shm::SlotMap* slots; // where each service and server of `config` lives
     uint32_t slot;             // this worker's WorkerSlot (and session range)
     uint64_t generation;
     std::vector<ListenerRef> listeners;

@@ -152,9 +152,11 @@ class Process:
 
 
 class Backend(Process):
-    def __init__(self, ip, mode="name", name="backend", stderr_path=None, **opts):
+    def __init__(self, ip, mode="name", name="backend", stderr_path=None, port=None, **opts):
+        """port: a fixed port (to restart a server on the same address); by
+        default one the kernel chooses."""
         self.ip = ip
-        self.port = free_port(ip)
+        self.port = port or free_port(ip)
         self.addr = "%s:%d" % (ip, self.port)
         self.name = name
         argv = [sys.executable, "-u", BACKEND, "--listen", self.addr, "--mode", mode, "--name", name]
@@ -173,7 +175,7 @@ class Backend(Process):
 class Proxy(Process):
     """easyproxy -f on a generated config, in its own run_dir."""
 
-    def __init__(self, env, config, run_dir):
+    def __init__(self, env, config, run_dir, prefix=()):
         self.env = env
         self.config = config
         self.run_dir = run_dir
@@ -181,7 +183,7 @@ class Proxy(Process):
         with open(self.config_path, "w") as f:
             f.write(render_config(config))
         self.log_path = os.path.join(run_dir, "easyproxy.log")
-        super().__init__([EASYPROXY, "-f", "-c", self.config_path], stderr_path=self.log_path)
+        super().__init__(list(prefix) + [EASYPROXY, "-f", "-c", self.config_path], stderr_path=self.log_path)
 
     def log(self):
         with open(self.log_path, errors="replace") as f:
@@ -298,8 +300,10 @@ class ProxyTestCase(unittest.TestCase):
         svc["servers"] = [s if isinstance(s, dict) else {"name": s.name, "address": s.addr} for s in servers]
         return svc, addr
 
-    def proxy(self, services, workers=None, wait=True, **global_keys):
+    def proxy(self, services, workers=None, wait=True, prefix=(), **global_keys):
         run_dir = tempfile.mkdtemp(prefix="run-", dir=self.tmp)
+        if prefix:
+            os.chmod(run_dir, 0o777)
         g = {"workers": workers or self.workers, "run_dir": run_dir,
              "state_file": os.path.join(run_dir, "server-state"),
              "log": {"level": "info", "target": "stderr"}}
@@ -308,7 +312,7 @@ class ProxyTestCase(unittest.TestCase):
                 g[k].update(v)
             else:
                 g[k] = v
-        p = Proxy(self, {"global": g, "services": services}, run_dir)
+        p = Proxy(self, {"global": g, "services": services}, run_dir, prefix)
         self.procs.append(p)
         if wait:
             p.wait_ready(g["workers"])

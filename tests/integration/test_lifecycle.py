@@ -2,10 +2,12 @@
 workers' connections, graceful and fast stops, the master's death takes its
 workers along, and a second master cannot steal a run_dir."""
 import os
+import shutil
 import signal
 import socket
 import sys
 import time
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -140,6 +142,65 @@ class StopTest(harness.ProxyTestCase):
         self.assertIn("another easyproxy (pid %d) is already running with run_dir %s" % (p.pid, p.run_dir), r.stderr)
         self.assertEqual(fetch_name(addr), "a")  # the first one is untouched
         self.assertTrue(p.alive())
+
+
+def proc_status(pid):
+    fields = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            fields[key] = value.split()
+    return fields
+
+
+class PrivilegeTest(harness.ProxyTestCase):
+    @unittest.skipUnless(os.geteuid() == 0, "privilege drop needs the tests to run as root")
+    def test_drop_to_user_keeps_only_bind_capability_in_master(self):
+        import grp
+        import pwd
+        nobody, nogroup = pwd.getpwnam("nobody"), grp.getgrnam("nogroup")
+        os.chmod(self.tmp, 0o755)   # the master must still reach its run_dir after the switch
+        b = self.backend("a")
+        svc, addr = self.service([b])
+        p = self.proxy([svc], user="nobody", group="nogroup")
+        self.assertEqual(fetch_name(addr), "a")
+        master = proc_status(p.pid)
+        self.assertEqual(master["Uid"], [str(nobody.pw_uid)] * 4)
+        self.assertEqual(master["Gid"], [str(nogroup.gr_gid)] * 4)
+        self.assertEqual(master["Groups"], [str(nogroup.gr_gid)])
+        self.assertEqual(int(master["CapEff"][0], 16), 1 << 10)   # CAP_NET_BIND_SERVICE only
+        for w in p.worker_pids():
+            st = proc_status(w)
+            self.assertEqual(st["Uid"], [str(nobody.pw_uid)] * 4)
+            self.assertEqual(int(st["CapEff"][0], 16), 0)
+            self.assertEqual(int(st["CapPrm"][0], 16), 0)
+        self.assertEqual(os.stat(os.path.join(p.run_dir, "easyproxy.pid")).st_uid, nobody.pw_uid)
+        p.signal(signal.SIGTERM)
+        self.assertEqual(p.wait(5), 0)
+        self.assertFalse(os.path.exists(os.path.join(p.run_dir, "easyproxy.pid")))
+
+    def test_unknown_user_is_a_clear_error(self):
+        if os.geteuid() != 0:
+            self.skipTest("user switching is only attempted as root")
+        b = self.backend("a")
+        svc, addr = self.service([b])
+        p = self.proxy([svc], user="no-such-user-here", wait=False)
+        self.assertEqual(p.wait(10), 1)
+        self.assertIn('global.user: no such user "no-such-user-here"', p.log())
+
+    def test_privileged_port_without_capability_fails_clearly(self):
+        b = self.backend("a")
+        svc, _ = self.service([b], listen="127.0.0.1:80")
+        prefix = ()
+        if os.geteuid() == 0:   # become an ordinary user without capabilities
+            if not shutil.which("setpriv"):
+                self.skipTest("setpriv (util-linux) is needed to start as an ordinary user")
+            os.chmod(self.tmp, 0o777)
+            prefix = ("setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups", "--inh-caps=-all",
+                      "--bounding-set=-all")
+        p = self.proxy([svc], wait=False, prefix=prefix)
+        self.assertEqual(p.wait(10), 1)
+        self.assertIn("ports below 1024 need root or CAP_NET_BIND_SERVICE", p.log())
 
 
 def fetch_refused(addr):
