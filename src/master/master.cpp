@@ -307,11 +307,10 @@ bool Master::spawn(WorkerProc& w) {
 }
 
 void Master::worker_main(const WorkerProc& w) {
-    // Back to default dispositions and an empty mask; the worker installs its own.
+    // Default dispositions, but the master's signals stay blocked until the
+    // worker has installed its handlers: a stop signal that arrives right
+    // after the fork waits for the worker's loop instead of killing it.
     for (int sig : kMasterSignals) signal(sig, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
     close_fds_except(listeners_.fds_of_set(w.set));
     drop_all_capabilities();  // a worker never binds: it needs no privilege
     const bool to_stderr = options_.foreground ? cfg_.global.log.target != config::LogTarget::Syslog
