@@ -33,6 +33,7 @@
 #include "master/control_server.hpp"
 #include "master/listeners.hpp"
 #include "master/privileges.hpp"
+#include "master/stats_server.hpp"
 #include "shm/catalog.hpp"
 #include "shm/segment.hpp"
 #include "util/clock.hpp"
@@ -171,6 +172,7 @@ private:
     bool stopping_ = false;
     std::unique_ptr<ControlServer> control_;
     std::unique_ptr<health::HealthChecker> checker_;
+    std::unique_ptr<StatsServer> stats_;  // only with global.stats.listen
     std::vector<pollfd> pollfds_;
     sigset_t during_wait_{};
 };
@@ -548,6 +550,7 @@ control::Answer Master::reload() {
     restore_admin_state(cfg_, segment_);
     control_->set_config(cfg_);
     checker_ = std::make_unique<health::HealthChecker>(cfg_, segment_);
+    if (stats_) stats_->set_config(cfg_);
     for (uint32_t i = 0; i < count; ++i) {
         WorkerProc w;
         w.set = i;
@@ -588,6 +591,14 @@ bool Master::start_services() {
     }
     restore_admin_state(cfg_, segment_);
     checker_ = std::make_unique<health::HealthChecker>(cfg_, segment_);
+    if (!cfg_.global.stats.listen_text.empty()) {
+        try {
+            stats_ = std::make_unique<StatsServer>(cfg_, segment_);
+        } catch (const std::exception& e) {
+            LOG_ERROR("%s", e.what());
+            return false;
+        }
+    }
     return true;
 }
 
@@ -600,13 +611,17 @@ void Master::loop_once() {
     control_->append_pollfds(pollfds_);
     const size_t control_count = pollfds_.size();
     checker_->append_pollfds(pollfds_, now);
-    const uint64_t wake = checker_->next_wakeup_ms();
+    const size_t checker_count = pollfds_.size() - control_count;
+    if (stats_) stats_->append_pollfds(pollfds_, now);
+    uint64_t wake = checker_->next_wakeup_ms();
+    if (stats_) wake = std::min(wake, stats_->next_wakeup_ms());
     if (wake < now + timeout) timeout = wake > now ? wake - now : 0;
     timespec ts{long(timeout / 1000), long(timeout % 1000) * 1000000L};
     const int n = ::ppoll(pollfds_.data(), pollfds_.size(), &ts, &during_wait_);
     const std::span<const pollfd> ready(pollfds_);
     if (n > 0) control_->process(ready.first(control_count));
-    checker_->process(ready.subspan(control_count), monotonic_ms());
+    checker_->process(ready.subspan(control_count, checker_count), monotonic_ms());
+    if (stats_) stats_->process(ready.subspan(control_count + checker_count), monotonic_ms());
 }
 
 int Master::run() {
