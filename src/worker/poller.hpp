@@ -1,6 +1,6 @@
 // poller.hpp: the small event-loop interface a worker is written against
-// (HAProxy's ev_poll.c / ev_epoll.c split). poll() is the portable backend we
-// ship; another backend only has to implement these five calls.
+// (HAProxy's ev_poll.c / ev_epoll.c split): poll() is the portable backend,
+// epoll the Linux one (global.poller). A backend implements these five calls.
 #pragma once
 #include <signal.h>
 
@@ -41,5 +41,6 @@ public:
 };
 
 std::unique_ptr<Poller> make_poll_poller();
+std::unique_ptr<Poller> make_epoll_poller();
 
 }  // namespace ep::worker

@@ -133,7 +133,7 @@ Worker::Worker(const Setup& setup)
       cfg_(*setup.config),
       slot_(setup.segment->workers()[setup.slot]),
       sessions_(setup.segment->sessions(setup.slot)),
-      poller_(make_poll_poller()),
+      poller_(setup.config->global.poller == config::Poller::Poll ? make_poll_poller() : make_epoll_poller()),
       rng_(seed_from_kernel()) {
     auto all_services = setup.segment->services();
     auto all_servers = setup.segment->servers();

@@ -4,7 +4,8 @@ loopback and cleans them up by PID.
 Every test process takes its own 127.x.y.z addresses (from its pid) and lets the
 kernel choose free ports, so test files run in parallel without colliding.
 Every wait is bounded (wait_until); every process a test starts is ended by
-PID in tearDown. Each test file ends with harness.main(), which prints
+PID in tearDown. EP_POLLER=poll|epoll sets global.poller in every config, so
+the suite runs on either event backend. Each test file ends with harness.main(), which prints
 "RESULT: passed=N failed=M skipped=K" for .ci/run to add up.
 """
 import os
@@ -305,6 +306,8 @@ class ProxyTestCase(unittest.TestCase):
         if prefix:
             os.chmod(run_dir, 0o777)
         g = {"workers": workers or self.workers, "run_dir": run_dir,
+             # EP_POLLER=poll|epoll runs the whole suite on one event backend
+             **({"poller": os.environ["EP_POLLER"]} if os.environ.get("EP_POLLER") else {}),
              "state_file": os.path.join(run_dir, "server-state"),
              "log": {"level": "info", "target": "stderr"}}
         for k, v in global_keys.items():
