@@ -14,13 +14,20 @@ class Worker;
 
 // Bytes moving one way. `buf` is taken from the pool only while bytes wait
 // to be sent; `eof` means the source sent FIN, `shut` that we passed it on.
+// A flow that streams (several full reads in a row) moves to a pipe pair and
+// splice(), so bulk bytes never cross into user space.
 struct Flow {
     char* buf = nullptr;
     uint32_t start = 0;  // first unsent byte
     uint32_t end = 0;    // one past the last received byte
+    int pipe_r = -1;     // splice mode: bytes in the pipe wait to be sent
+    int pipe_w = -1;
+    uint32_t piped = 0;
+    uint8_t full_reads = 0;  // consecutive reads that filled the buffer
     bool eof = false;
     bool shut = false;
-    bool pending() const { return start < end; }
+    bool spliced() const { return pipe_r >= 0; }
+    bool pending() const { return start < end || piped > 0; }
     bool done() const { return eof && shut; }
 };
 

@@ -41,6 +41,7 @@ void on_signal(int sig) {
 constexpr uint64_t kHousekeepingMs = 250;
 constexpr uint64_t kAcceptPauseMs = 100;  // after EMFILE/ENFILE
 constexpr int kAcceptBurst = 32;
+constexpr uint8_t kStreamingReads = 4;    // full reads in a row before splice()
 
 uint64_t seed_from_kernel() {
     uint64_t seed = 0;
@@ -86,10 +87,13 @@ private:
     void connect_failed(Connection& c, int err, bool timeout);
     void begin_relay(Connection& c);
     bool pump(Connection& c, Flow& f, int from, int to, bool upstream);
+    bool pump_spliced(Connection& c, Flow& f, int from, int to, bool upstream);
     bool flush(Connection& c, Flow& f, int to);
+    void on_eof(Flow& f, int to);
     void update_interest(Connection& c);
     void close_connection(Connection& c, const char* term);
     void release_buffer(Flow& f);
+    void release_pipe(Flow& f);
     void count_bytes(Connection& c, bool upstream, size_t n);
     void housekeeping();
     void check_connect_deadlines();
@@ -115,6 +119,7 @@ private:
     std::vector<Connection*> closed_;                  // freed after the event batch
     std::vector<balance::Candidate> candidates_;
     BufferPool pool_;
+    PipePool pipes_;
     balance::Rng rng_;
     UniqueFd access_log_;
     uint64_t now_ = 0;
@@ -515,6 +520,7 @@ void Worker::on_connection_io(Connection& c, int fd, uint32_t events) {
 // Reads once from `from` and writes what it got to `to`. Returns false when
 // the connection was closed.
 bool Worker::pump(Connection& c, Flow& f, int from, int to, bool upstream) {
+    if (f.spliced()) return pump_spliced(c, f, from, to, upstream);
     if (!f.buf) f.buf = pool_.take();
     const ssize_t n = ::recv(from, f.buf, BufferPool::kBufferSize, 0);
     if (n > 0) {
@@ -522,13 +528,15 @@ bool Worker::pump(Connection& c, Flow& f, int from, int to, bool upstream) {
         count_bytes(c, upstream, size_t(n));
         f.start = 0;
         f.end = uint32_t(n);
-        return flush(c, f, to);
+        f.full_reads = size_t(n) == BufferPool::kBufferSize ? uint8_t(f.full_reads + 1) : 0;
+        if (!flush(c, f, to)) return false;
+        // A streaming flow moves to splice() once its buffer is drained.
+        if (f.full_reads >= kStreamingReads && !f.pending()) pipes_.take(f.pipe_r, f.pipe_w);
+        return true;
     }
     if (n == 0) {
-        f.eof = true;
         release_buffer(f);
-        ::shutdown(to, SHUT_WR);
-        f.shut = true;
+        on_eof(f, to);
         return true;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
@@ -539,8 +547,46 @@ bool Worker::pump(Connection& c, Flow& f, int from, int to, bool upstream) {
     return false;
 }
 
+bool Worker::pump_spliced(Connection& c, Flow& f, int from, int to, bool upstream) {
+    const ssize_t n = ::splice(from, nullptr, f.pipe_w, nullptr, size_t(PipePool::kPipeSize),
+                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n > 0) {
+        c.last_active_ms = now_;
+        count_bytes(c, upstream, size_t(n));
+        f.piped += uint32_t(n);
+        return flush(c, f, to);
+    }
+    if (n == 0) {
+        on_eof(f, to);
+        return true;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return true;
+    close_connection(c, upstream ? "CD" : "SD");
+    return false;
+}
+
+void Worker::on_eof(Flow& f, int to) {
+    f.eof = true;
+    if (!f.pending()) {
+        ::shutdown(to, SHUT_WR);
+        f.shut = true;
+    }
+}
+
 bool Worker::flush(Connection& c, Flow& f, int to) {
-    while (f.pending()) {
+    while (f.piped > 0) {
+        const ssize_t n = ::splice(f.pipe_r, nullptr, to, nullptr, f.piped, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (n > 0) {
+            f.piped -= uint32_t(n);
+            c.last_active_ms = now_;
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+        if (n < 0 && errno == EINTR) continue;
+        close_connection(c, &f == &c.up ? "SD" : "CD");
+        return false;
+    }
+    while (f.start < f.end) {
         const ssize_t n = ::send(to, f.buf + f.start, f.end - f.start, MSG_NOSIGNAL);
         if (n > 0) {
             f.start += uint32_t(n);
@@ -566,6 +612,13 @@ void Worker::release_buffer(Flow& f) {
         f.buf = nullptr;
     }
     f.start = f.end = 0;
+}
+
+void Worker::release_pipe(Flow& f) {
+    if (!f.spliced()) return;
+    pipes_.give(f.pipe_r, f.pipe_w, f.piped == 0);
+    f.pipe_r = f.pipe_w = -1;
+    f.piped = 0;
 }
 
 void Worker::count_bytes(Connection& c, bool upstream, size_t n) {
@@ -612,6 +665,8 @@ void Worker::close_connection(Connection& c, const char* term) {
     if (access_log_) write_access_log(c);
     release_buffer(c.up);
     release_buffer(c.down);
+    release_pipe(c.up);
+    release_pipe(c.down);
     if (c.session >= 0) {
         sessions_[size_t(c.session)].seq.store(0, std::memory_order_release);
         free_sessions_.push_back(c.session);
