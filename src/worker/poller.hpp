@@ -33,6 +33,9 @@ public:
     virtual void add(int fd, uint32_t interest, IoTarget* target) = 0;
     virtual void modify(int fd, uint32_t interest) = 0;
     virtual void remove(int fd) = 0;
+    // The fd is about to be closed: stop reporting it. Cheaper than remove()
+    // where closing already unregisters it (epoll).
+    virtual void forget(int fd) { remove(fd); }
     // Waits up to timeout_ms (-1: forever) with `sigmask` installed while
     // blocked (ppoll semantics: a signal can never slip in before the wait).
     // Fills `out` with ready fds; returns their count, or -1 on EINTR.

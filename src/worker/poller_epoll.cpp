@@ -44,6 +44,13 @@ public:
         --count_;
     }
 
+    // close() drops the fd from the epoll set (workers never duplicate a
+    // connection's fd), so no epoll_ctl is needed.
+    void forget(int fd) override {
+        targets_[size_t(fd)] = nullptr;
+        --count_;
+    }
+
     int wait(int timeout_ms, const sigset_t* sigmask, std::vector<Event>& out) override {
         out.clear();
         const int n = ::epoll_pwait(epfd_.get(), events_, kBatch, timeout_ms, sigmask);

@@ -378,9 +378,9 @@ void Worker::track_connecting(Connection& c, bool on) {
 
 void Worker::on_connect_result(Connection& c, int err) {
     track_connecting(c, false);
-    poller_->remove(c.server.get());
-    c.server_interest = 0;
     if (err != 0) {
+        poller_->forget(c.server.get());
+        c.server_interest = 0;
         c.server.reset();
         connect_failed(c, err, false);
         if (c.phase != Phase::Closed) start_connect(c);
@@ -397,7 +397,7 @@ void Worker::check_connect_deadlines() {
             continue;
         }
         track_connecting(c, false);  // swaps another entry into position i
-        poller_->remove(c.server.get());
+        poller_->forget(c.server.get());
         c.server_interest = 0;
         c.server.reset();
         connect_failed(c, ETIMEDOUT, true);
@@ -448,10 +448,11 @@ void Worker::begin_relay(Connection& c) {
     s.total.fetch_add(1, std::memory_order_relaxed);
     c.phase = Phase::Relaying;
     c.connected_ms = c.last_active_ms = now_;
+    poller_->add(c.client.get(), kRead, &c);
+    if (c.server_interest) poller_->modify(c.server.get(), kRead);  // registered while connecting
+    else poller_->add(c.server.get(), kRead, &c);
     c.client_interest = kRead;
     c.server_interest = kRead;
-    poller_->add(c.client.get(), kRead, &c);
-    poller_->add(c.server.get(), kRead, &c);
 }
 
 // A session slot is taken at accept and records the server once one is
@@ -491,7 +492,9 @@ void Worker::session_set_server(Connection& c, int32_t server) {
 void Worker::on_connection_io(Connection& c, int fd, uint32_t events) {
     if (c.phase == Phase::Closed) return;
     if (c.phase == Phase::Connecting) {
-        if (fd == c.server.get()) on_connect_result(c, net::socket_error(fd));
+        // Writable without an error flag means connected; only a failure
+        // needs SO_ERROR (for its reason).
+        if (fd == c.server.get()) on_connect_result(c, (events & kError) ? net::socket_error(fd) : 0);
         return;
     }
     const bool is_client = fd == c.client.get();
@@ -658,8 +661,8 @@ void Worker::close_connection(Connection& c, const char* term) {
     } else if (c.server && c.server_index >= 0) {
         svc.servers[size_t(c.server_index)]->active.fetch_sub(1, std::memory_order_relaxed);
     }
-    if (c.client_interest || c.phase == Phase::Relaying) poller_->remove(c.client.get());
-    if (c.server && (c.server_interest || c.phase == Phase::Relaying)) poller_->remove(c.server.get());
+    if (c.client_interest || c.phase == Phase::Relaying) poller_->forget(c.client.get());
+    if (c.server && (c.server_interest || c.phase == Phase::Relaying)) poller_->forget(c.server.get());
     std::memcpy(c.term, term, 2);
     c.term[2] = '\0';
     if (access_log_) write_access_log(c);
