@@ -27,6 +27,9 @@ UniqueFd listen_on(const Address& addr, bool reuseport, int backlog, std::string
             return {};
         }
         if (addr.family() == AF_INET6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        // Accepted sockets inherit TCP_NODELAY on Linux: set once here
+        // instead of once per connection.
+        set_nodelay(fd.get());
     }
     if (::bind(fd.get(), addr.sa(), addr.length) != 0) {
         error = "bind " + format_address(addr) + ": " + std::strerror(errno);

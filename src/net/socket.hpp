@@ -10,8 +10,8 @@
 namespace ep::net {
 
 // A non-blocking listening socket bound to `addr`. TCP sockets get
-// SO_REUSEADDR, and SO_REUSEPORT when `reuseport` (one accept queue per
-// worker). A unix socket path is unlinked first. On failure returns an empty
+// SO_REUSEADDR, TCP_NODELAY (inherited by accepted sockets), and SO_REUSEPORT
+// when `reuseport` (one accept queue per worker). A unix socket path is unlinked first. On failure returns an empty
 // UniqueFd and sets `error` ("bind 127.0.0.1:80: Permission denied").
 UniqueFd listen_on(const Address& addr, bool reuseport, int backlog, std::string& error);
 

@@ -89,7 +89,8 @@ private:
     bool pump(Connection& c, Flow& f, int from, int to, bool upstream);
     bool pump_spliced(Connection& c, Flow& f, int from, int to, bool upstream);
     bool flush(Connection& c, Flow& f, int to);
-    void on_eof(Flow& f, int to);
+    void on_eof(Connection& c, Flow& f, int to);
+    void pass_fin(Connection& c, Flow& f, int to);
     void update_interest(Connection& c);
     void close_connection(Connection& c, const char* term);
     void release_buffer(Flow& f);
@@ -122,6 +123,7 @@ private:
     PipePool pipes_;
     balance::Rng rng_;
     UniqueFd access_log_;
+    const uint32_t pid_ = uint32_t(getpid());  // lock owner id; getpid() is a syscall
     uint64_t now_ = 0;
     uint64_t next_housekeeping_ = 0;
     uint64_t accept_paused_until_ = 0;
@@ -253,7 +255,6 @@ void Worker::accept_from(Listener& l) {
             svc.slot->denied.fetch_add(1, std::memory_order_relaxed);
             continue;  // closed by UniqueFd
         }
-        if (peer.family() != AF_UNIX) net::set_nodelay(fd);
 
         auto conn = std::make_unique<Connection>();
         Connection& c = *conn;
@@ -324,7 +325,7 @@ int32_t Worker::pick_server(Connection& c) {
         return int32_t(index);
     };
     if (svc.balancer->needs_lock()) {
-        shm::SpinGuard guard(svc.slot->lock, uint32_t(getpid()));
+        shm::SpinGuard guard(svc.slot->lock, pid_);
         return choose();
     }
     return choose();
@@ -539,7 +540,7 @@ bool Worker::pump(Connection& c, Flow& f, int from, int to, bool upstream) {
     }
     if (n == 0) {
         release_buffer(f);
-        on_eof(f, to);
+        on_eof(c, f, to);
         return true;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
@@ -560,7 +561,7 @@ bool Worker::pump_spliced(Connection& c, Flow& f, int from, int to, bool upstrea
         return flush(c, f, to);
     }
     if (n == 0) {
-        on_eof(f, to);
+        on_eof(c, f, to);
         return true;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return true;
@@ -568,12 +569,16 @@ bool Worker::pump_spliced(Connection& c, Flow& f, int from, int to, bool upstrea
     return false;
 }
 
-void Worker::on_eof(Flow& f, int to) {
+void Worker::on_eof(Connection& c, Flow& f, int to) {
     f.eof = true;
-    if (!f.pending()) {
-        ::shutdown(to, SHUT_WR);
-        f.shut = true;
-    }
+    if (!f.pending()) pass_fin(c, f, to);
+}
+
+// Passes a FIN on. When the other direction is already finished the
+// connection closes right after, and close() sends the FIN: no shutdown().
+void Worker::pass_fin(Connection& c, Flow& f, int to) {
+    f.shut = true;
+    if (!(c.up.done() && c.down.done())) ::shutdown(to, SHUT_WR);
 }
 
 bool Worker::flush(Connection& c, Flow& f, int to) {
@@ -602,10 +607,7 @@ bool Worker::flush(Connection& c, Flow& f, int to) {
         return false;
     }
     release_buffer(f);
-    if (f.eof && !f.shut) {
-        ::shutdown(to, SHUT_WR);
-        f.shut = true;
-    }
+    if (f.eof && !f.shut) pass_fin(c, f, to);
     return true;
 }
 
