@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
     bool test_only = false;
     bool foreground = false;
     app.add_option("-c,--config", config_path, "configuration file")->capture_default_str();
+    std::string positional_config;  // `easyproxy -t FILE` reads as naturally as `-t -c FILE`
+    app.add_option("config", positional_config, "configuration file (same as -c)");
     app.add_flag("-t,--test", test_only, "check the configuration and exit (nothing is bound or started)");
     app.add_flag("-f,--foreground", foreground, "stay in the foreground and log to stderr");
     app.set_version_flag("-V,--version", "easyproxy (" PACKAGE_NAME ") " PACKAGE_VERSION);
@@ -26,6 +28,7 @@ int main(int argc, char** argv) {
         return code == 0 ? 0 : 1;
     }
 
+    if (!positional_config.empty()) config_path = positional_config;
     ep::config::Config cfg;
     try {
         cfg = ep::config::load_file(config_path);
