@@ -162,7 +162,7 @@ class Backend(Process):
         self.name = name
         argv = [sys.executable, "-u", BACKEND, "--listen", self.addr, "--mode", mode, "--name", name]
         for k, v in opts.items():
-            argv += ["--" + k, str(v)]
+            argv.append("--%s=%s" % (k, v))   # "=" so a value may start with "-"
         super().__init__(argv, stderr_path=stderr_path)
         wait_until(lambda: any(l.startswith("READY") for l in self.output()) or not self.alive(),
                    10, what="backend %s to listen" % name)
