@@ -10,6 +10,8 @@ One process listens on one address and behaves as --mode says:
   http    answers every HTTP request with --status and the name as body
   banner  replies --banner to whatever it receives (send-expect checks)
   silent  accepts and never sends (blackhole-like server)
+  late    stays quiet --delay seconds, then behaves as source (the server
+          speaks first after a long silence)
 It prints "READY host:port" once listening, then one line per event
 ("CONN peer", "RECV n sha", "CLOSE peer") on stdout so tests can count.
 """
@@ -20,6 +22,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 
 
 def log(line):
@@ -60,7 +63,9 @@ def handle(conn, peer, args):
                 total += len(data)
             log("RECV %d %s" % (total, h.hexdigest()))
             conn.sendall(("%d %s\n" % (total, h.hexdigest())).encode())
-        elif args.mode == "source":
+        elif args.mode in ("source", "late"):
+            if args.mode == "late":
+                time.sleep(args.delay)
             for chunk in pattern(args.bytes):
                 conn.sendall(chunk)
             conn.shutdown(socket.SHUT_WR)
@@ -110,6 +115,7 @@ def main():
     p.add_argument("--bytes", type=int, default=0)
     p.add_argument("--status", type=int, default=200)
     p.add_argument("--banner", default="+PONG\r\n")
+    p.add_argument("--delay", type=float, default=0.0)
     args = p.parse_args()
     host, port = args.listen.rsplit(":", 1)
     host = host.strip("[]")

@@ -70,6 +70,27 @@ class WorkerCrashTest(harness.ProxyTestCase):
             s.close()
 
 
+    def test_crash_loop_backs_off_and_logs_why(self):
+        b = self.backend("a")
+        svc, addr = self.service([b])
+        p = self.proxy([svc], workers=2)
+        survivor = p.worker_pids()[1]
+        victims = []
+        for _ in range(4):   # kill each replacement as soon as it appears: a worker "crashing" at start
+            current = wait_until(lambda: [w for w in p.worker_pids() if w != survivor and w not in victims],
+                                 5, what="a replacement worker")[0]
+            os.kill(current, signal.SIGKILL)
+            victims.append(current)
+            wait_until(lambda: pid_gone(current), 5, what="the killed worker to die")
+        log = wait_until(lambda: "next start in 400 ms" in p.log() and p.log(), 5, what="growing backoff")
+        self.assertIn("was killed by signal 9 (Killed); respawning", log)
+        self.assertIn("keeps dying; next start in 100 ms", log)
+        self.assertIn("keeps dying; next start in 200 ms", log)
+        wait_until(lambda: len(p.worker_pids()) == 2, 5, what="the worker to come back after its backoff")
+        self.assertIn(survivor, p.worker_pids())
+        self.assertEqual(fetch_name(addr), "a")
+
+
 class StopTest(harness.ProxyTestCase):
     def test_sigquit_lets_open_connection_finish(self):
         b = self.backend("a")

@@ -210,6 +210,83 @@ class FailureTest(harness.ProxyTestCase):
                 self.assertEqual(read_line(s), "ping%d" % i)
 
 
+class QuietConnectionTest(harness.ProxyTestCase):
+    """Connections that stay silent for a while (thousands of them are the
+    normal case in front of databases) must wake up intact in either direction."""
+
+    QUIET_S = 2.5
+
+    def test_quiet_client_then_sends(self):
+        b = self.backend("echo", mode="echo")
+        svc, addr = self.service([b])
+        self.proxy([svc])
+        with connect(addr, timeout=10) as s:
+            time.sleep(self.QUIET_S)
+            data = os.urandom(1 << 20)
+            threading.Thread(target=lambda: (s.sendall(data), s.shutdown(socket.SHUT_WR)), daemon=True).start()
+            self.assertEqual(recv_all(s), (len(data), hashlib.sha256(data).hexdigest()))
+
+    def test_quiet_then_server_speaks_first_and_half_closes(self):
+        b = self.backend("late", mode="late", delay=self.QUIET_S, bytes=1 << 20)
+        svc, addr = self.service([b])
+        self.proxy([svc])
+        expected = hashlib.sha256()
+        for chunk in harness_pattern(1 << 20):
+            expected.update(chunk)
+        with connect(addr, timeout=10) as s:
+            s.settimeout(10)
+            self.assertEqual(recv_all(s), (1 << 20, expected.hexdigest()))   # ends with the server's FIN
+            s.sendall(b"after the half-close")
+            s.shutdown(socket.SHUT_WR)
+            want = "RECV 20 %s" % hashlib.sha256(b"after the half-close").hexdigest()
+            wait_until(lambda: want in b.output(), 10, what="the backend to get the client's bytes")
+
+    def test_quiet_connections_still_honour_idle_timeout(self):
+        b = self.backend("a")
+        svc, addr = self.service([b], idle_timeout="1500ms")
+        self.proxy([svc])
+        socks = [connect(addr) for _ in range(20)]
+        for s in socks:
+            self.assertEqual(read_line(s), "a")
+        t0 = time.monotonic()
+        for s in socks:
+            s.settimeout(6)
+            self.assertEqual(s.recv(10), b"")
+        self.assertLess(time.monotonic() - t0, 4.0)
+        for s in socks:
+            s.close()
+
+
+class AccessLogTest(harness.ProxyTestCase):
+    def test_one_line_per_connection(self):
+        b = self.backend("a")
+        log_path = os.path.join(self.tmp, "access.log")
+        dead_ip = new_ip()
+        svc, addr = self.service([b])
+        none, none_addr = self.service([{"name": "zero", "address": "%s:9" % dead_ip, "weight": 0}], name="none")
+        self.proxy([svc, none], log={"access_log": log_path})
+        with connect(addr) as s:
+            self.assertEqual(read_line(s), "a")
+            s.sendall(b"0123456789\n")
+            self.assertEqual(read_line(s), "0123456789")
+        fetch_name(none_addr)
+        def log_lines():
+            if not os.path.exists(log_path):
+                return None
+            with open(log_path) as f:
+                lines = f.read().splitlines()
+            return lines if len(lines) >= 2 else None
+        lines = wait_until(log_lines, 5, what="two access-log lines")
+        self.assertEqual(len(lines), 2)
+        ok = [l for l in lines if " svc/a " in l][0].split()
+        self.assertIn("bytes_in=11", ok)
+        self.assertIn("bytes_out=13", ok)   # "a\n" then the 11-byte echo
+        self.assertEqual(ok[-1], "--")
+        self.assertTrue(ok[1].startswith("127."))
+        refused = [l for l in lines if " none/<NOSRV> " in l][0].split()
+        self.assertEqual(refused[-1], "SC")
+
+
 class AccessTest(harness.ProxyTestCase):
     def test_deny_and_allow(self):
         b = self.backend("a")

@@ -1,1 +1,363 @@
-"""(stub)"""
+"""The stats HTTP endpoint (global.stats.listen): the dashboard, /metrics and
+/stats.json answer while traffic flows and agree with epstat; bad, oversized,
+slow and surplus requests get their 4xx/5xx (or are cut off) and the master
+keeps serving; the access rule; promtool accepts /metrics; and a headless
+Chromium renders the dashboard with each server's name and state."""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import connect, free_port, new_ip, wait_until  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+ECHO_SIZE = 10000
+
+
+def check(interval="200ms", timeout="100ms"):
+    return {"type": "tcp", "interval": interval, "timeout": timeout, "rise": 1, "fall": 1}
+
+
+def echo(addr, size=ECHO_SIZE):
+    """One connection through the proxy: sends `size` bytes, half-closes,
+    returns how many came back."""
+    data = b"x" * size
+    with connect(addr) as s:
+        threading.Thread(target=lambda: (s.sendall(data), s.shutdown(socket.SHUT_WR)), daemon=True).start()
+        got = 0
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return got
+            got += len(chunk)
+
+
+def exchange(addr, data, timeout=5.0, source=None):
+    """Sends raw bytes, reads until the server closes; returns
+    (status, headers with lower-case names, body). status 0: no answer."""
+    out = b""
+    with connect(addr, timeout, source) as s:
+        s.settimeout(timeout)
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # answered and closed before we were done sending
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    head, _, body = out.partition(b"\r\n\r\n")
+    if not head:
+        return 0, {}, b""
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ")[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers, body
+
+
+def request(addr, path, method="GET", source=None, extra=""):
+    host = addr
+    return exchange(addr, ("%s %s HTTP/1.1\r\nHost: %s\r\n%sUser-Agent: test\r\n\r\n" %
+                           (method, path, host, extra)).encode(), source=source)
+
+
+def prometheus_samples(text):
+    """{(name, frozenset(labels.items())): value} of a text exposition."""
+    samples = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)$', line)
+        assert m, "bad sample line: %r" % line
+        labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(3) or ""))
+        samples[(m.group(1), frozenset(labels.items()))] = float(m.group(4))
+    return samples
+
+
+def local_non_loopback_ipv4():
+    """A non-loopback address of this machine, or None (found by routing a UDP
+    socket, which sends nothing)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("192.0.2.1", 9))
+            ip = s.getsockname()[0]
+        return None if ip.startswith("127.") else ip
+    except OSError:
+        return None
+
+
+class StatsHttpTest(harness.ProxyTestCase):
+    def start(self, names=("app1", "app2", "app3"), **stats):
+        backends = [self.backend(n, mode="echo") for n in names]
+        svc, addr = self.service(backends, name="web", health_check=check())
+        ip = new_ip()
+        stats_addr = "%s:%d" % (ip, free_port(ip))
+        stats.setdefault("listen", stats_addr)
+        p = self.proxy([svc], stats=stats)
+        wait_until(lambda: all(s["health"] == "up" for s in self.epstat_servers(p).values()), 10,
+                   what="servers up")
+        return p, addr, stats["listen"], backends
+
+    @staticmethod
+    def epstat_servers(p):
+        return {s["server"]: s for s in json.loads(p.epstat("-o", "json", "servers").stdout)["servers"]}
+
+    def assertServing(self, p, addr, stats_addr):
+        self.assertEqual(p.epctl("status").returncode, 0)
+        self.assertEqual(echo(addr), ECHO_SIZE)
+        self.assertEqual(request(stats_addr, "/stats.json")[0], 200)
+        self.assertTrue(p.alive())
+
+    def test_paths_answer_while_traffic_flows(self):
+        p, addr, stats_addr, _ = self.start()
+        stop = threading.Event()
+        errors = []
+
+        def traffic():
+            while not stop.is_set():
+                try:
+                    if echo(addr, 50000) != 50000:
+                        errors.append("short echo")
+                except OSError as e:
+                    errors.append(str(e))
+        threads = [threading.Thread(target=traffic, daemon=True) for _ in range(3)]
+        for t in threads:
+            t.start()
+        try:
+            for _ in range(5):
+                status, headers, body = request(stats_addr, "/")
+                self.assertEqual(status, 200)
+                self.assertEqual(headers["content-type"], "text/html; charset=utf-8")
+                self.assertEqual(int(headers["content-length"]), len(body))
+                self.assertIn(b"<!doctype html>", body)
+                self.assertIn(b"stats.json", body)
+                self.assertNotRegex(body.decode(), r'(src|href)="(https?:)?//')  # no external assets
+                status, headers, body = request(stats_addr, "/metrics")
+                self.assertEqual(status, 200)
+                self.assertEqual(headers["content-type"], "text/plain; version=0.0.4; charset=utf-8")
+                self.assertIn(b'easyproxy_server_connections_total{service="web",server="app1"}', body)
+                status, headers, body = request(stats_addr, "/stats.json?x=1")
+                self.assertEqual(status, 200)
+                self.assertEqual(headers["content-type"], "application/json")
+                data = json.loads(body)
+                self.assertEqual(sorted(s["server"] for s in data["servers"]), ["app1", "app2", "app3"])
+                self.assertEqual(data["master"]["pid"], p.pid)
+                self.assertEqual(headers["connection"], "close")
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(10)
+        self.assertEqual(errors, [])
+        self.assertGreater(sum(s["total"] for s in self.epstat_servers(p).values()), 0)
+
+    def test_numbers_match_epstat(self):
+        p, addr, stats_addr, _ = self.start()
+        n = 12
+        for _ in range(n):
+            self.assertEqual(echo(addr), ECHO_SIZE)
+
+        def settled():
+            srv = self.epstat_servers(p).values()
+            return (sum(s["total"] for s in srv) == n and sum(s["active"] for s in srv) == 0 and
+                    sum(s["bytes_in"] for s in srv) == n * ECHO_SIZE and
+                    sum(s["bytes_out"] for s in srv) == n * ECHO_SIZE)
+        wait_until(settled, 10, what="counters to settle")
+
+        status, _, body = request(stats_addr, "/stats.json")
+        self.assertEqual(status, 200)
+        http = json.loads(body)
+        tool = json.loads(p.epstat("-o", "json", "servers").stdout)
+        tool_services = json.loads(p.epstat("-o", "json", "services").stdout)["services"]
+        tool_workers = json.loads(p.epstat("-o", "json", "workers").stdout)["workers"]
+        moving = {"last_check", "last_check_us", "since_change_ms"}  # health checks keep running
+        strip = lambda rows: [{k: v for k, v in r.items() if k not in moving} for r in rows]  # noqa: E731
+        self.assertEqual(strip(http["servers"]), strip(tool["servers"]))
+        self.assertEqual(http["services"], tool_services)
+        wstrip = lambda rows: [{k: v for k, v in r.items() if k != "uptime_ms"} for r in rows]  # noqa: E731
+        self.assertEqual(wstrip(http["workers"]), wstrip(tool_workers))
+        for key in ("pid", "generation", "start_unix_ms", "config_file"):
+            self.assertEqual(http["master"][key], tool["master"][key])
+        self.assertEqual(tool_services[0]["accepted"], n)
+        self.assertEqual(tool_services[0]["bytes_in"], n * ECHO_SIZE)
+        self.assertEqual(tool_services[0]["bytes_out"], n * ECHO_SIZE)
+
+        status, _, body = request(stats_addr, "/metrics")
+        self.assertEqual(status, 200)
+        samples = prometheus_samples(body.decode())
+        for s in tool["servers"]:
+            labels = frozenset({"service": "web", "server": s["server"]}.items())
+            self.assertEqual(samples[("easyproxy_server_connections_total", labels)], s["total"])
+            self.assertEqual(samples[("easyproxy_server_bytes_in_total", labels)], s["bytes_in"])
+            self.assertEqual(samples[("easyproxy_server_bytes_out_total", labels)], s["bytes_out"])
+            self.assertEqual(samples[("easyproxy_server_state", labels | {("state", "up")})], 1)
+        svc = frozenset({"service": "web"}.items())
+        self.assertEqual(samples[("easyproxy_service_connections_total", svc)], n)
+
+    def test_head_has_the_get_headers_and_no_body(self):
+        _, _, stats_addr, _ = self.start()
+        for path in ("/", "/metrics", "/stats.json"):
+            get_status, get_headers, get_body = request(stats_addr, path)
+            status, headers, body = request(stats_addr, path, "HEAD")
+            self.assertEqual((status, body), (200, b""), path)
+            self.assertEqual(headers["content-type"], get_headers["content-type"])
+            if path == "/":  # the others are fresh numbers, maybe of another length
+                self.assertEqual(int(headers["content-length"]), len(get_body))
+
+    def test_bad_requests_get_4xx_and_the_master_keeps_serving(self):
+        p, addr, stats_addr, _ = self.start()
+        status, headers, body = request(stats_addr, "/stats.json", "POST", extra="Content-Length: 5\r\n")
+        self.assertEqual(status, 405)
+        self.assertEqual(headers["allow"], "GET, HEAD")
+        self.assertEqual(request(stats_addr, "/", "DELETE")[0], 405)
+        self.assertEqual(request(stats_addr, "/" + "a" * 3000)[0], 414)
+        many = "".join("X-Filler-%03d: %s\r\n" % (i, "v" * 100) for i in range(100))  # ~11 KiB
+        self.assertEqual(request(stats_addr, "/", extra=many)[0], 431)
+        self.assertEqual(request(stats_addr, "/", extra="X-Big: %s\r\n" % ("v" * 9000))[0], 431)
+        for garbage in (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + os.urandom(64) + b"\r\n\r\n",
+                        b"hello\r\n\r\n",
+                        b"GET /\r\n\r\n",
+                        b"GET  / HTTP/1.1\r\nHost: x\r\n\r\n",
+                        b"GET / HTTP/1.1\r\n\r\n",                       # HTTP/1.1 without Host
+                        b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+                        b"GET / HTTP/1.1\r\nHost: x\r\nBad Name: v\r\n\r\n",
+                        b"GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n",
+                        b"GET / HTTP/1.1\r\nHost: x\r\nNoColon\r\n\r\n",
+                        b"GET nope HTTP/1.1\r\nHost: x\r\n\r\n",
+                        b"\x00\x01\x02\x03" * 1000):
+            self.assertEqual(exchange(stats_addr, garbage)[0], 400, garbage[:40])
+        self.assertEqual(exchange(stats_addr, b"GET / HTTP/2.0\r\nHost: x\r\n\r\n")[0], 505)
+        self.assertEqual(request(stats_addr, "/nope")[0], 404)
+        self.assertEqual(request(stats_addr, "/metrics/")[0], 404)
+        # Accepted forms: HTTP/1.0 without Host, bare LF line ends, absolute-form.
+        self.assertEqual(exchange(stats_addr, b"GET /metrics HTTP/1.0\r\n\r\n")[0], 200)
+        self.assertEqual(exchange(stats_addr, b"GET /stats.json HTTP/1.1\nHost: x\n\n")[0], 200)
+        self.assertEqual(exchange(stats_addr, b"GET http://x/stats.json HTTP/1.1\r\nHost: x\r\n\r\n")[0], 200)
+        # A request trickled in byte by byte is still one request.
+        with connect(stats_addr) as s:
+            for b in b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n":
+                s.sendall(bytes([b]))
+            s.settimeout(5)
+            self.assertTrue(s.recv(100).startswith(b"HTTP/1.1 200 OK\r\n"))
+        self.assertServing(p, addr, stats_addr)
+
+    def test_slow_and_surplus_clients_are_bounded(self):
+        p, addr, stats_addr, _ = self.start()
+        # A client that never finishes its request is closed at the deadline.
+        slow = connect(stats_addr)
+        slow.sendall(b"GET / HTTP/1.1\r\n")
+        t0 = time.monotonic()
+        slow.settimeout(12)
+        self.assertEqual(slow.recv(100), b"")
+        self.assertGreater(time.monotonic() - t0, 3.5)
+        slow.close()
+        # 64 idle clients fill every slot: the next one is told 503.
+        idle = [connect(stats_addr) for _ in range(64)]
+        try:
+            wait_until(lambda: request(stats_addr, "/")[0] == 503, 5, what="a 503 with every slot taken")
+            self.assertEqual(p.epctl("status").returncode, 0)
+            self.assertEqual(echo(addr), ECHO_SIZE)
+        finally:
+            for s in idle:
+                s.close()
+        wait_until(lambda: request(stats_addr, "/stats.json")[0] == 200, 5, what="slots to free up")
+        self.assertServing(p, addr, stats_addr)
+
+    def test_allow_list(self):
+        ip = new_ip()
+        listen = "%s:%d" % (ip, free_port(ip))
+        p, addr, stats_addr, _ = self.start(listen=listen, allow=["127.0.0.1/32", "::1"])
+        self.assertEqual(request(stats_addr, "/stats.json", source="127.0.0.1")[0], 200)
+        status, _, body = request(stats_addr, "/stats.json", source=new_ip())
+        self.assertEqual(status, 403)
+        self.assertNotIn(b"app1", body)
+        self.assertEqual(request(stats_addr, "/", "HEAD", source=new_ip())[0], 403)
+
+    def test_non_loopback_listen_without_allow_answers_loopback_only(self):
+        other = local_non_loopback_ipv4()
+        if other is None:
+            self.skipTest("this machine has no non-loopback IPv4 address")
+        port = free_port("0.0.0.0")
+        p, addr, _, _ = self.start(listen="0.0.0.0:%d" % port)
+        self.assertEqual(request("127.0.0.1:%d" % port, "/stats.json")[0], 200)
+        self.assertEqual(request("%s:%d" % (other, port), "/stats.json", source=other)[0], 403)
+
+    def test_promtool_accepts_metrics(self):
+        promtool = shutil.which("promtool")
+        if not promtool:
+            self.skipTest("promtool not installed (Debian package prometheus)")
+        p, addr, stats_addr, _ = self.start()
+        for _ in range(3):
+            echo(addr)
+        p.epctl("drain", "web/app2")
+        status, _, body = request(stats_addr, "/metrics")
+        self.assertEqual(status, 200)
+        r = subprocess.run([promtool, "check", "metrics"], input=body, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=60)
+        self.assertEqual((r.returncode, r.stdout.decode()), (0, ""))
+
+    def test_dashboard_in_headless_chromium(self):
+        if not os.access(CHROMIUM, os.X_OK):
+            self.skipTest("chromium not installed (Debian package chromium)")
+        p, addr, stats_addr, backends = self.start()
+        for _ in range(5):
+            echo(addr)
+        p.epctl("drain", "web/app2")
+        backends[2].stop()  # app3's health check fails: down
+        wait_until(lambda: self.epstat_servers(p)["app3"]["state"] == "down", 10, what="app3 down")
+        expected = {name: s["state"] for name, s in self.epstat_servers(p).items()}
+        self.assertEqual(expected, {"app1": "up", "app2": "drain", "app3": "down"})
+
+        dom = run_chromium(["--dump-dom", "http://%s/" % stats_addr], self.tmp)
+        for name, state in expected.items():
+            rows = re.findall(r'<tr[^>]*data-server="%s"[^>]*>.*?</tr>' % name, dom, re.S)
+            self.assertEqual(len(rows), 1, "row of %s in:\n%s" % (name, dom[-3000:]))
+            self.assertIn('data-state="%s"' % state, rows[0])
+            text = re.sub(r"<[^>]+>", " ", rows[0])
+            self.assertIn(name, text.split())
+            self.assertIn(state, text.split())  # the badge shows it
+        self.assertIn('id="m-pid">%d<' % p.pid, dom)
+        self.assertIn(p.config_path, dom)
+        self.assertNotIn('class="show"', dom)  # no error banner
+
+
+def run_chromium(args, tmp, timeout=90):
+    """Runs headless Chromium (flags that work on a closed network) and returns
+    its stdout. The whole process group it made is ended by its id."""
+    profile = tempfile.mkdtemp(prefix="chromium-", dir=tmp)
+    argv = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--no-first-run", "--disable-dev-shm-usage", "--user-data-dir=" + profile,
+            "--virtual-time-budget=5000"] + args
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=10)
+        raise AssertionError("chromium did not finish within %d s" % timeout)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # helpers it may have left behind
+        except ProcessLookupError:
+            pass
+    return out.decode(errors="replace")
+
+
+if __name__ == "__main__":
+    harness.main()
