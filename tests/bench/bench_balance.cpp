@@ -63,11 +63,13 @@ void BM_Pick_MaglevTenthDown(benchmark::State& state) {
 }
 void BM_Pick_MaglevNoKey(benchmark::State& state) { pick_loop(state, Balance::Maglev, false); }
 
+// range(1): 0 = the paper's size (100 x servers), 1 = the balancer's size
+// (at least kBalancerTableMin, so a server change moves only its clients).
 void BM_MaglevBuild(benchmark::State& state) {
     std::vector<MaglevEntry> entries;
     for (int64_t i = 0; i < state.range(0); ++i)
         entries.push_back({"server-" + std::to_string(i), uint32_t(1 + i % 4)});
-    const uint32_t size = maglev_table_size(entries.size());
+    const uint32_t size = maglev_table_size(entries.size(), state.range(1) ? kBalancerTableMin : 101);
     for (auto _ : state) benchmark::DoNotOptimize(maglev_build(entries, size));
     state.counters["slots"] = size;
 }
@@ -88,5 +90,5 @@ BENCHMARK(BM_Pick_P2C)->Arg(10)->Arg(100)->Arg(1000);
 BENCHMARK(BM_Pick_Maglev)->Arg(10)->Arg(100)->Arg(1000);
 BENCHMARK(BM_Pick_MaglevTenthDown)->Arg(10)->Arg(100)->Arg(1000);
 BENCHMARK(BM_Pick_MaglevNoKey)->Arg(10)->Arg(100)->Arg(1000);
-BENCHMARK(BM_MaglevBuild)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MaglevBuild)->ArgsProduct({{10, 100, 1000}, {0, 1}})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_MaglevBuildEqualWeights)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
