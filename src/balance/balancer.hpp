@@ -73,6 +73,25 @@ std::unique_ptr<Balancer> make_maglev();  // source, maglev, uri, header, cookie
 // Pure cores, shared by the algorithm classes and called directly by tests.
 // nginx smooth weighted round robin over `c` (updates *rr_current).
 size_t swrr_pick(std::span<Candidate> c);
+
+// One SWRR step over the candidates from `first` on for which keep(candidate)
+// holds (`first` must be kept); the others' state is untouched. swrr_pick is
+// this over everything; leastconn runs it over the tied servers. In place:
+// a pick allocates nothing.
+template <typename Keep>
+size_t swrr_pick_where(std::span<Candidate> c, size_t first, Keep keep) {
+    int64_t total = 0;
+    size_t best = first;
+    for (size_t i = first; i < c.size(); ++i) {
+        if (!keep(c[i])) continue;
+        const auto weight = static_cast<int64_t>(c[i].weight);
+        *c[i].rr_current += weight;
+        total += weight;
+        if (*c[i].rr_current > *c[best].rr_current) best = i;  // strict: the earliest wins ties
+    }
+    *c[best].rr_current -= total;
+    return best;
+}
 // Fewest active per weight (cross-multiplied); ties resolved by SWRR over the tied set.
 size_t leastconn_pick(std::span<Candidate> c);
 // Weighted random draw.

@@ -33,21 +33,10 @@ size_t leastconn_pick(std::span<Candidate> c) {
     }
     if (tied == 1) return best;
 
-    // SWRR step over the tied servers only (same as swrr_pick, restricted),
-    // done in place so a pick allocates nothing. Untied servers keep their
-    // round-robin state untouched, as in nginx.
+    // Smooth round robin over the tied servers only; untied servers keep
+    // their round-robin state untouched, as in nginx.
     const Candidate reference = c[best];
-    int64_t total = 0;
-    size_t chosen = best;
-    for (size_t i = best; i < c.size(); ++i) {
-        if (compare_per_weight(c[i], reference) != 0) continue;
-        const auto weight = static_cast<int64_t>(c[i].weight);
-        *c[i].rr_current += weight;
-        total += weight;
-        if (*c[i].rr_current > *c[chosen].rr_current) chosen = i;
-    }
-    *c[chosen].rr_current -= total;
-    return chosen;
+    return swrr_pick_where(c, best, [&](const Candidate& x) { return compare_per_weight(x, reference) == 0; });
 }
 
 namespace {

@@ -12,16 +12,7 @@ namespace ep::balance {
 // golden sequences stable. effective_weight == weight here: failures take a
 // server out of `c` instead of slowly lowering its weight.
 size_t swrr_pick(std::span<Candidate> c) {
-    int64_t total = 0;
-    size_t best = 0;
-    for (size_t i = 0; i < c.size(); ++i) {
-        const auto weight = static_cast<int64_t>(c[i].weight);
-        *c[i].rr_current += weight;
-        total += weight;
-        if (*c[i].rr_current > *c[best].rr_current) best = i;
-    }
-    *c[best].rr_current -= total;
-    return best;
+    return swrr_pick_where(c, 0, [](const Candidate&) { return true; });
 }
 
 namespace {

@@ -30,7 +30,19 @@ def log(line):
     sys.stdout.flush()
 
 
+def read_to_eof(sock):
+    """Reads until EOF; returns (byte count, sha256 hex) of what arrived."""
+    h, total = hashlib.sha256(), 0
+    while True:
+        data = sock.recv(262144)
+        if not data:
+            return total, h.hexdigest()
+        h.update(data)
+        total += len(data)
+
+
 def pattern(n):
+    """n bytes of a fixed pattern, in 64 KiB chunks (what `source` sends)."""
     block = hashlib.sha256(b"easyproxy").digest() * 2048  # 64 KiB
     while n > 0:
         chunk = block[: min(n, len(block))]
@@ -54,29 +66,16 @@ def handle(conn, peer, args):
                     break
                 conn.sendall(data)
         elif args.mode == "digest":
-            h, total = hashlib.sha256(), 0
-            while True:
-                data = conn.recv(262144)
-                if not data:
-                    break
-                h.update(data)
-                total += len(data)
-            log("RECV %d %s" % (total, h.hexdigest()))
-            conn.sendall(("%d %s\n" % (total, h.hexdigest())).encode())
+            total, digest = read_to_eof(conn)
+            log("RECV %d %s" % (total, digest))
+            conn.sendall(("%d %s\n" % (total, digest)).encode())
         elif args.mode in ("source", "late"):
             if args.mode == "late":
                 time.sleep(args.delay)
             for chunk in pattern(args.bytes):
                 conn.sendall(chunk)
             conn.shutdown(socket.SHUT_WR)
-            h, total = hashlib.sha256(), 0
-            while True:
-                data = conn.recv(262144)
-                if not data:
-                    break
-                h.update(data)
-                total += len(data)
-            log("RECV %d %s" % (total, h.hexdigest()))
+            log("RECV %d %s" % read_to_eof(conn))
         elif args.mode == "http":
             buf = b""
             while True:

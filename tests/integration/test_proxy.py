@@ -9,20 +9,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from backend import pattern, read_to_eof  # noqa: E402
 from harness import connect, fetch_name, new_ip, read_line, wait_until  # noqa: E402
-
-PATTERN_SHA_1MIB = None
-
-
-def recv_all(sock, limit=None):
-    h, total = hashlib.sha256(), 0
-    while True:
-        data = sock.recv(262144)
-        if not data:
-            break
-        h.update(data)
-        total += len(data)
-    return total, h.hexdigest()
 
 
 def payload_chunks(total, seed=7):
@@ -66,7 +54,7 @@ class RelayTest(harness.ProxyTestCase):
         with connect(addr) as s:
             data = os.urandom(300000)
             threading.Thread(target=lambda: (s.sendall(data), s.shutdown(socket.SHUT_WR)), daemon=True).start()
-            total, digest = recv_all(s)
+            total, digest = read_to_eof(s)
         self.assertEqual(total, 300000)
         self.assertEqual(digest, hashlib.sha256(data).hexdigest())
 
@@ -89,11 +77,11 @@ class RelayTest(harness.ProxyTestCase):
         svc, addr = self.service([b])
         self.proxy([svc])
         expected = hashlib.sha256()
-        for chunk in harness_pattern(1 << 20):
+        for chunk in pattern(1 << 20):
             expected.update(chunk)
         with connect(addr) as s:
             s.settimeout(10)
-            total, digest = recv_all(s)  # EOF from the server's shutdown
+            total, digest = read_to_eof(s)  # EOF from the server's shutdown
             self.assertEqual((total, digest), (1 << 20, expected.hexdigest()))
             late = os.urandom(4096)
             s.sendall(late)
@@ -115,18 +103,10 @@ class RelayTest(harness.ProxyTestCase):
                 s.shutdown(socket.SHUT_WR)
             t = threading.Thread(target=send, daemon=True)
             t.start()
-            total, digest = recv_all(s)
+            total, digest = read_to_eof(s)
             t.join(60)
         self.assertEqual(total, size)
         self.assertEqual(digest, sent.hexdigest())
-
-
-def harness_pattern(n):
-    block = hashlib.sha256(b"easyproxy").digest() * 2048
-    while n > 0:
-        chunk = block[: min(n, len(block))]
-        n -= len(chunk)
-        yield chunk
 
 
 class FailureTest(harness.ProxyTestCase):
@@ -224,18 +204,18 @@ class QuietConnectionTest(harness.ProxyTestCase):
             time.sleep(self.QUIET_S)
             data = os.urandom(1 << 20)
             threading.Thread(target=lambda: (s.sendall(data), s.shutdown(socket.SHUT_WR)), daemon=True).start()
-            self.assertEqual(recv_all(s), (len(data), hashlib.sha256(data).hexdigest()))
+            self.assertEqual(read_to_eof(s), (len(data), hashlib.sha256(data).hexdigest()))
 
     def test_quiet_then_server_speaks_first_and_half_closes(self):
         b = self.backend("late", mode="late", delay=self.QUIET_S, bytes=1 << 20)
         svc, addr = self.service([b])
         self.proxy([svc])
         expected = hashlib.sha256()
-        for chunk in harness_pattern(1 << 20):
+        for chunk in pattern(1 << 20):
             expected.update(chunk)
         with connect(addr, timeout=10) as s:
             s.settimeout(10)
-            self.assertEqual(recv_all(s), (1 << 20, expected.hexdigest()))   # ends with the server's FIN
+            self.assertEqual(read_to_eof(s), (1 << 20, expected.hexdigest()))   # ends with the server's FIN
             s.sendall(b"after the half-close")
             s.shutdown(socket.SHUT_WR)
             want = "RECV 20 %s" % hashlib.sha256(b"after the half-close").hexdigest()
