@@ -39,6 +39,7 @@
 #include "util/clock.hpp"
 #include "util/log.hpp"
 #include "util/unique_fd.hpp"
+#include "worker/buffer_pool.hpp"
 #include "worker/worker.hpp"
 
 namespace ep::master {
@@ -207,11 +208,12 @@ void Master::write_pid_file() {
         LOG_WARN("cannot write pid file %s: %s", pid_path_.c_str(), std::strerror(errno));
 }
 
-// Each worker needs two descriptors per connection plus its listeners.
+// Each worker needs two descriptors per connection, two per splice pipe, its
+// listeners and a few more (access log, epoll, the poll backend's pipes).
 void Master::raise_fd_limit() {
     rlimit rl{};
     getrlimit(RLIMIT_NOFILE, &rl);
-    const rlim_t wanted = rlim_t(cfg_.global.max_connections) * 2 + 256;
+    const rlim_t wanted = rlim_t(cfg_.global.max_connections) * 2 + worker::PipePool::kMaxPipes * 2 + 256;
     if (rl.rlim_cur >= wanted) return;
     rlimit up = rl;
     up.rlim_cur = std::min(wanted, rl.rlim_max);
