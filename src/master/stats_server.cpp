@@ -1,12 +1,541 @@
-// stats_server.cpp: placeholder until the stats endpoint lands.
+// stats_server.cpp: the stats endpoint (global.stats.listen): a small HTTP/1.1
+// server run by the master's poll() loop. One request per connection, every
+// socket non-blocking, every client bounded in bytes and time, so a slow or
+// hostile peer costs one buffer and a few seconds, never a stalled master.
 #include "master/stats_server.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "config.h"
+#include "master/dashboard_html.hpp"
+#include "net/address.hpp"
+#include "net/socket.hpp"
+#include "stats/format.hpp"
+#include "stats/snapshot.hpp"
+#include "util/log.hpp"
+#include "util/unique_fd.hpp"
+
 namespace ep::master {
-struct StatsServer::Impl {};
-StatsServer::StatsServer(const config::Config&, const shm::Segment&) : impl_(std::make_unique<Impl>()) {}
+
+namespace {
+
+constexpr size_t kMaxClients = 64;
+constexpr size_t kMaxRequestLine = 2048;   // longer: 414
+constexpr size_t kMaxHead = 8192;          // request line + headers; longer: 431
+constexpr uint64_t kRequestDeadlineMs = 5000;  // from accept to a whole request head
+constexpr uint64_t kWriteDeadlineMs = 10000;   // to take the whole answer
+constexpr uint64_t kLingerMs = 2000;           // see Phase::Lingering
+constexpr int kAcceptsPerWakeup = 64;      // a connect flood must not starve the loop
+
+// ---- request parsing (pure) --------------------------------------------------
+
+struct Request {
+    std::string_view method;
+    std::string_view path;  // without query string
+    bool head = false;      // HEAD: the same headers, no body
+};
+
+// ASCII classes written out: <cctype> answers by locale.
+bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+bool is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_visible(unsigned char c) { return c > 0x20 && c < 0x7f; }
+unsigned char lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
+
+bool is_tchar(unsigned char c) {  // RFC 9110 §5.6.2 token characters
+    if (is_digit(c) || is_alpha(c)) return true;
+    return c != '\0' && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+}
+
+bool is_token(std::string_view s) {
+    if (s.empty()) return false;
+    for (unsigned char c : s)
+        if (!is_tchar(c)) return false;
+    return true;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+        if (lower(static_cast<unsigned char>(a[i])) != lower(static_cast<unsigned char>(b[i]))) return false;
+    return true;
+}
+
+std::string_view trim_ows(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+// A line without its terminator: LF or CRLF (RFC 9112 §2.2 lets a recipient
+// accept a bare LF).
+std::string_view strip_cr(std::string_view line) {
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    return line;
+}
+
+// Whether an unfinished request line can still become a valid one: method
+// characters, one space, visible target characters, one space, version
+// characters. Lets garbage without a line break be refused at once.
+bool request_line_prefix_ok(std::string_view partial) {
+    int part = 0;  // 0 method, 1 target, 2 version
+    for (unsigned char c : partial) {
+        if (c == ' ') {
+            if (++part > 2) return false;
+            continue;
+        }
+        const bool ok = part == 0   ? is_tchar(c)
+                        : part == 1 ? is_visible(c)
+                                    : (is_alpha(c) || is_digit(c) || c == '/' || c == '.' || c == '\r');
+        if (!ok) return false;
+    }
+    return true;
+}
+
+// Reads a request head from the start of `data`. Returns 0 while more bytes
+// are needed, 200 with `req` filled (views into `data`) for a request worth
+// routing, or the status that answers a bad one. Errors are found as early as
+// the bytes allow, so garbage is answered without waiting for a blank line.
+int parse_head(std::string_view data, Request& req) {
+    // RFC 9112 §2.2: empty lines before the request line are ignored.
+    size_t start = 0;
+    while (start < data.size() && start < 8 && (data[start] == '\r' || data[start] == '\n')) ++start;
+    if (start < data.size() && !is_tchar(static_cast<unsigned char>(data[start]))) return 400;
+    const size_t line_end = data.find('\n', start);
+    if (line_end == std::string_view::npos) {
+        const std::string_view partial = data.substr(start, kMaxRequestLine + 1);
+        if (!request_line_prefix_ok(partial)) return 400;
+        return partial.size() > kMaxRequestLine ? 414 : 0;
+    }
+    const std::string_view line = strip_cr(data.substr(start, line_end - start));
+    if (line.size() > kMaxRequestLine) return 414;
+
+    // method SP request-target SP HTTP-version, single spaces (§3)
+    const size_t sp1 = line.find(' ');
+    const size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+    if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos) return 400;
+    const std::string_view method = line.substr(0, sp1);
+    const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+    const std::string_view version = line.substr(sp2 + 1);
+    if (!is_token(method) || target.empty()) return 400;
+    for (unsigned char c : target)
+        if (!is_visible(c)) return 400;
+    if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || !is_digit(static_cast<unsigned char>(version[5])) ||
+        version[6] != '.' || !is_digit(static_cast<unsigned char>(version[7])))
+        return 400;
+    if (version[5] != '1') return 505;
+    const bool http11 = version[7] != '0';
+    req.method = method;
+    req.head = method == "HEAD";  // from here on, even an error answer to HEAD has no body
+
+    // The head ends at the first empty line.
+    size_t pos = line_end + 1;
+    int hosts = 0;
+    for (;;) {
+        const size_t end = data.find('\n', pos);
+        if (end == std::string_view::npos) return data.size() > kMaxHead ? 431 : 0;
+        if (end + 1 > kMaxHead) return 431;
+        const std::string_view field = strip_cr(data.substr(pos, end - pos));
+        pos = end + 1;
+        if (field.empty()) break;
+        // obs-fold (a line starting with blanks) is refused, as §5.2 allows.
+        if (field.front() == ' ' || field.front() == '\t') return 400;
+        const size_t colon = field.find(':');
+        if (colon == std::string_view::npos || !is_token(field.substr(0, colon))) return 400;
+        const std::string_view value = trim_ows(field.substr(colon + 1));
+        for (unsigned char c : value)
+            if ((c < 0x20 && c != '\t') || c == 0x7f) return 400;
+        if (iequals(field.substr(0, colon), "host")) ++hosts;
+    }
+    // §3.2: an HTTP/1.1 request without exactly one Host is a bad request.
+    if (hosts > 1 || (http11 && hosts != 1)) return 400;
+
+    if (method != "GET" && !req.head) return 405;
+    std::string_view path = target;
+    if (path.substr(0, 7) == "http://" || path.substr(0, 8) == "https://") {  // absolute-form (§3.2.2)
+        const size_t slash = path.find('/', path.find("//") + 2);
+        path = slash == std::string_view::npos ? std::string_view("/") : path.substr(slash);
+    }
+    if (path.front() != '/') return 400;
+    path = path.substr(0, path.find_first_of("?#"));
+    req.path = path;
+    return 200;
+}
+
+// ---- responses ---------------------------------------------------------------
+
+const char* reason(int status) {
+    switch (status) {
+        case 200: return "OK";
+        case 400: return "Bad Request";
+        case 403: return "Forbidden";
+        case 404: return "Not Found";
+        case 405: return "Method Not Allowed";
+        case 414: return "URI Too Long";
+        case 431: return "Request Header Fields Too Large";
+        case 500: return "Internal Server Error";
+        case 503: return "Service Unavailable";
+        case 505: return "HTTP Version Not Supported";
+    }
+    return "Error";
+}
+
+// IMF-fixdate (RFC 9110 §5.6.7), written by hand so no locale can change it.
+std::string http_date() {
+    static const char* const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char* const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    const time_t now = ::time(nullptr);
+    struct tm tm {};
+    ::gmtime_r(&now, &tm);
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7], tm.tm_mday,
+                  months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return buf;
+}
+
+// Every answer closes the connection: a dashboard asks once every few
+// seconds, so keep-alive would save little and cost a slot per idle browser.
+std::string response(int status, std::string_view content_type, std::string_view body, bool head_only,
+                     std::string_view extra_headers = {}) {
+    std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason(status) + "\r\n";
+    out += "Date: " + http_date() + "\r\n";
+    out += "Server: easyproxy/" PACKAGE_VERSION "\r\n";
+    out += "Content-Type: ";
+    out += content_type;
+    out += "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+    out += "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n";
+    out += extra_headers;
+    out += "\r\n";
+    if (!head_only) out += body;
+    return out;
+}
+
+std::string error_response(int status, bool head_only) {
+    const std::string body = std::to_string(status) + " " + reason(status) + "\n";
+    return response(status, "text/plain; charset=utf-8", body, head_only,
+                    status == 405 ? "Allow: GET, HEAD\r\n" : "");
+}
+
+// The page may run only its own inline script and fetch only from here.
+constexpr std::string_view kDashboardHeaders =
+    "Content-Security-Policy: default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+    "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'\r\n"
+    "Referrer-Policy: no-referrer\r\n";
+
+// ---- access ------------------------------------------------------------------
+
+bool is_loopback(const net::Address& a) {
+    if (a.family() == AF_INET) {
+        const auto* sin = reinterpret_cast<const sockaddr_in*>(a.sa());
+        return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (a.family() == AF_INET6) {
+        const in6_addr& in6 = reinterpret_cast<const sockaddr_in6*>(a.sa())->sin6_addr;
+        if (IN6_IS_ADDR_LOOPBACK(&in6)) return true;
+        return IN6_IS_ADDR_V4MAPPED(&in6) && in6.s6_addr[12] == 127;
+    }
+    return false;
+}
+
+// ---- clients -----------------------------------------------------------------
+
+enum class Phase {
+    Reading,    // collecting the request head
+    Writing,    // sending the answer
+    Lingering,  // answer sent and our side shut: reading what the client still
+                // sends until it closes, because closing with unread input
+                // would reset the connection and could destroy the answer
+};
+
+struct Client {
+    UniqueFd fd;
+    std::string peer;  // "127.0.0.1:40312", for logs
+    bool allowed = false;
+    Phase phase = Phase::Reading;
+    std::string in;
+    std::string out;
+    size_t sent = 0;
+    uint64_t deadline_ms = 0;
+};
+
+}  // namespace
+
+struct StatsServer::Impl {
+    const shm::Segment& seg;
+    net::Address listen;
+    std::string listen_text;
+    std::vector<net::Cidr> allow;
+    UniqueFd listener;
+    std::vector<std::unique_ptr<Client>> clients;
+    std::vector<Client*> polled;  // the clients append_pollfds() handed out, in order
+
+    explicit Impl(const shm::Segment& s) : seg(s) {}
+
+    // Access rule: with stats.allow, exactly those ranges. Without it, the
+    // endpoint is open to whoever can reach it only when it listens on a
+    // loopback address; on any other address (0.0.0.0, a LAN address) only
+    // loopback clients get in, so turning it on never publishes the service
+    // layout to a network by accident.
+    bool allowed(const net::Address& peer) const {
+        if (!allow.empty()) {
+            for (const net::Cidr& c : allow)
+                if (c.contains(peer)) return true;
+            return false;
+        }
+        return is_loopback(listen) || is_loopback(peer);
+    }
+
+    void describe_access() const {
+        if (!allow.empty())
+            LOG_INFO("stats endpoint http://%s/: %zu allowed address range%s", listen_text.c_str(), allow.size(),
+                     allow.size() == 1 ? "" : "s");
+        else if (!is_loopback(listen))
+            LOG_NOTICE("stats endpoint http://%s/ answers loopback clients only; global.stats.allow opens it to others",
+                       listen_text.c_str());
+        else
+            LOG_INFO("stats endpoint http://%s/", listen_text.c_str());
+    }
+
+    void expire(uint64_t now_ms);
+    void accept_clients(uint64_t now_ms);
+    void read_from(Client& c, uint64_t now_ms);
+    void answer(Client& c, uint64_t now_ms);
+    void flush(Client& c, uint64_t now_ms);
+    void drain_input(Client& c);
+    std::string route(const Request& req, int& status) const;
+};
+
+// Closes the clients past their deadline and forgets the closed ones.
+void StatsServer::Impl::expire(uint64_t now_ms) {
+    for (auto& c : clients)
+        if (c->fd && now_ms >= c->deadline_ms) {
+            if (c->phase != Phase::Lingering)
+                LOG_DEBUG("stats endpoint: %s too slow %s, closed", c->peer.c_str(),
+                          c->phase == Phase::Reading ? "sending its request" : "reading the answer");
+            c->fd.reset();
+        }
+    std::erase_if(clients, [](const std::unique_ptr<Client>& c) { return !c->fd; });
+}
+
+void StatsServer::Impl::accept_clients(uint64_t now_ms) {
+    for (int i = 0; i < kAcceptsPerWakeup; ++i) {
+        net::Address peer;
+        peer.length = sizeof peer.storage;
+        UniqueFd fd(::accept4(listener.get(), peer.sa(), &peer.length, SOCK_NONBLOCK | SOCK_CLOEXEC));
+        if (!fd) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            // EMFILE and friends: the connection stays queued; the next wakeup retries.
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                LOG_WARN("stats endpoint %s: accept: %s", listen_text.c_str(), std::strerror(errno));
+            return;
+        }
+        const std::string peer_text = net::format_address(peer);
+        if (clients.size() >= kMaxClients) {
+            // Best effort: the answer fits any socket buffer; whoever is
+            // turned away retries, as Retry-After says.
+            LOG_DEBUG("stats endpoint: %s turned away, %zu clients already connected", peer_text.c_str(),
+                      kMaxClients);
+            const std::string busy = response(503, "text/plain; charset=utf-8", "503 Service Unavailable\n", false,
+                                              "Retry-After: 1\r\n");
+            const ssize_t n = ::send(fd.get(), busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+            (void)n;
+            continue;
+        }
+        auto c = std::make_unique<Client>();
+        c->fd = std::move(fd);
+        c->peer = peer_text;
+        c->allowed = allowed(peer);
+        c->deadline_ms = now_ms + kRequestDeadlineMs;
+        clients.push_back(std::move(c));
+    }
+}
+
+void StatsServer::Impl::read_from(Client& c, uint64_t now_ms) {
+    char buf[4096];
+    for (;;) {
+        // One byte past the limit is enough to know the head is too large.
+        const size_t room = kMaxHead + 1 - c.in.size();
+        const ssize_t n = ::recv(c.fd.get(), buf, std::min(room, sizeof buf), 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                LOG_DEBUG("stats endpoint: %s: recv: %s", c.peer.c_str(), std::strerror(errno));
+                c.fd.reset();
+            }
+            return;
+        }
+        if (n == 0) {
+            if (!c.in.empty()) LOG_DEBUG("stats endpoint: %s closed in the middle of a request", c.peer.c_str());
+            c.fd.reset();
+            return;
+        }
+        c.in.append(buf, size_t(n));
+        Request req;
+        const int status = parse_head(c.in, req);
+        if (status != 0 || c.in.size() > kMaxHead) {
+            answer(c, now_ms);
+            return;
+        }
+    }
+}
+
+// Builds the answer to the head in c.in (or to its error) and starts sending.
+void StatsServer::Impl::answer(Client& c, uint64_t now_ms) {
+    Request req;
+    int status = parse_head(c.in, req);
+    if (status == 0) status = 431;  // only reached with a full buffer
+    if (!c.allowed) {
+        LOG_DEBUG("stats endpoint: %s refused by the access rule (403)", c.peer.c_str());
+        c.out = error_response(403, req.head);
+    } else if (status != 200) {
+        LOG_DEBUG("stats endpoint: %s: %d %s", c.peer.c_str(), status, reason(status));
+        c.out = error_response(status, req.head);
+    } else {
+        c.out = route(req, status);
+        LOG_DEBUG("stats endpoint: %s %.*s %.*s %d", c.peer.c_str(), int(req.method.size()), req.method.data(),
+                  int(req.path.size()), req.path.data(), status);
+    }
+    c.in.clear();
+    c.in.shrink_to_fit();
+    c.phase = Phase::Writing;
+    c.deadline_ms = now_ms + kWriteDeadlineMs;
+    flush(c, now_ms);
+}
+
+std::string StatsServer::Impl::route(const Request& req, int& status) const {
+    status = 200;
+    try {
+        if (req.path == "/")
+            return response(200, "text/html; charset=utf-8", kDashboardHtml, req.head, kDashboardHeaders);
+        if (req.path == "/metrics") {
+            const stats::Snapshot snap = stats::read_snapshot(seg);
+            return response(200, "text/plain; version=0.0.4; charset=utf-8",
+                            stats::format(snap, stats::View::Servers, stats::Format::Prometheus, false), req.head);
+        }
+        if (req.path == "/stats.json") {
+            const stats::Snapshot snap = stats::read_snapshot(seg);
+            return response(200, "application/json", stats::format_json_all(snap), req.head);
+        }
+        status = 404;
+    } catch (const std::exception& e) {  // out of memory: answer, never take the master down
+        LOG_WARN("stats endpoint: %.*s: %s", int(req.path.size()), req.path.data(), e.what());
+        status = 500;
+    }
+    return error_response(status, req.head);
+}
+
+void StatsServer::Impl::flush(Client& c, uint64_t now_ms) {
+    while (c.sent < c.out.size()) {
+        const ssize_t n = ::send(c.fd.get(), c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                LOG_DEBUG("stats endpoint: %s: send: %s", c.peer.c_str(), std::strerror(errno));
+                c.fd.reset();
+            }
+            return;
+        }
+        c.sent += size_t(n);
+    }
+    c.out.clear();
+    c.out.shrink_to_fit();
+    ::shutdown(c.fd.get(), SHUT_WR);
+    c.phase = Phase::Lingering;
+    c.deadline_ms = now_ms + kLingerMs;
+    drain_input(c);
+}
+
+// Reads and drops what the client still sends. A bounded amount per call: a
+// client streaming a huge body must not hold the master loop, only its slot
+// until the linger deadline.
+void StatsServer::Impl::drain_input(Client& c) {
+    char buf[4096];
+    for (int i = 0; i < 16; ++i) {
+        const ssize_t n = ::recv(c.fd.get(), buf, sizeof buf, 0);
+        if (n > 0) continue;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        c.fd.reset();  // the client closed (or failed): done
+        return;
+    }
+}
+
+StatsServer::StatsServer(const config::Config& cfg, const shm::Segment& seg) : impl_(std::make_unique<Impl>(seg)) {
+    Impl& m = *impl_;
+    m.listen = cfg.global.stats.listen;
+    m.listen_text = cfg.global.stats.listen_text;
+    m.allow = cfg.global.stats.allow;
+    std::string error;
+    m.listener = net::listen_on(m.listen, false, 64, error);
+    if (!m.listener) throw std::runtime_error("stats endpoint: " + error);
+    m.describe_access();
+}
+
 StatsServer::~StatsServer() = default;
-void StatsServer::append_pollfds(std::vector<pollfd>&, uint64_t) {}
-void StatsServer::process(std::span<const pollfd>, uint64_t) {}
-uint64_t StatsServer::next_wakeup_ms() const { return UINT64_MAX; }
-void StatsServer::set_config(const config::Config&) {}
+
+void StatsServer::append_pollfds(std::vector<pollfd>& fds, uint64_t now_ms) {
+    Impl& m = *impl_;
+    m.expire(now_ms);
+
+    m.polled.clear();
+    fds.push_back(pollfd{m.listener.get(), POLLIN, 0});
+    for (auto& c : m.clients) {
+        fds.push_back(pollfd{c->fd.get(), short(c->phase == Phase::Writing ? POLLOUT : POLLIN), 0});
+        m.polled.push_back(c.get());
+    }
+}
+
+void StatsServer::process(std::span<const pollfd> fds, uint64_t now_ms) {
+    Impl& m = *impl_;
+    for (size_t k = 1; k < fds.size() && k - 1 < m.polled.size(); ++k) {
+        Client& c = *m.polled[k - 1];
+        const short rev = fds[k].revents;
+        if (!rev || !c.fd || fds[k].fd != c.fd.get()) continue;
+        switch (c.phase) {
+            case Phase::Reading: m.read_from(c, now_ms); break;
+            case Phase::Writing:
+                if (rev & (POLLERR | POLLNVAL)) c.fd.reset();
+                else m.flush(c, now_ms);
+                break;
+            case Phase::Lingering: m.drain_input(c); break;
+        }
+    }
+    m.polled.clear();
+    // Deadlines are enforced here too: the master calls process() after every
+    // poll(), including the one that woke up for next_wakeup_ms().
+    m.expire(now_ms);
+    if (!fds.empty() && (fds[0].revents & POLLIN)) m.accept_clients(now_ms);
+}
+
+uint64_t StatsServer::next_wakeup_ms() const {
+    uint64_t wake = UINT64_MAX;
+    for (const auto& c : impl_->clients) wake = std::min(wake, c->deadline_ms);
+    return wake;
+}
+
+void StatsServer::set_config(const config::Config& cfg) {
+    Impl& m = *impl_;
+    const config::Stats& s = cfg.global.stats;
+    if (s.listen_text.empty() || !(s.listen == m.listen))
+        LOG_WARN("stats endpoint: a new global.stats.listen takes effect at restart; still serving http://%s/",
+                 m.listen_text.c_str());
+    auto same = [](const net::Cidr& a, const net::Cidr& b) {
+        return a.family == b.family && a.prefix == b.prefix && std::memcmp(a.bytes, b.bytes, sizeof a.bytes) == 0;
+    };
+    const bool changed = !std::equal(m.allow.begin(), m.allow.end(), s.allow.begin(), s.allow.end(), same);
+    m.allow = s.allow;
+    if (changed) m.describe_access();
+}
+
 }  // namespace ep::master

@@ -288,6 +288,20 @@ class StatsHttpTest(harness.ProxyTestCase):
         self.assertNotIn(b"app1", body)
         self.assertEqual(request(stats_addr, "/", "HEAD", source=new_ip())[0], 403)
 
+    def test_reload_applies_a_new_allow_list(self):
+        p, addr, stats_addr, _ = self.start()
+        other = new_ip()
+        self.assertEqual(request(stats_addr, "/stats.json", source=other)[0], 200)  # loopback listen: open
+        p.config["global"]["stats"]["allow"] = ["127.0.0.1/32"]
+        with open(p.config_path, "w") as f:
+            f.write(harness.render_config(p.config))
+        self.assertIn("reloaded, generation 2", p.epctl("reload").stdout)
+        self.assertEqual(request(stats_addr, "/stats.json", source=other)[0], 403)
+        status, _, body = request(stats_addr, "/stats.json", source="127.0.0.1")
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(body)["master"]["generation"], 2)
+        self.assertServing(p, addr, stats_addr)
+
     def test_non_loopback_listen_without_allow_answers_loopback_only(self):
         other = local_non_loopback_ipv4()
         if other is None:
