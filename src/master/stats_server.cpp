@@ -20,6 +20,7 @@
 #include "config.h"
 #include "master/dashboard_html.hpp"
 #include "net/address.hpp"
+#include "net/http_request.hpp"
 #include "net/socket.hpp"
 #include "stats/format.hpp"
 #include "stats/snapshot.hpp"
@@ -31,146 +32,10 @@ namespace ep::master {
 namespace {
 
 constexpr size_t kMaxClients = 64;
-constexpr size_t kMaxRequestLine = 2048;   // longer: 414
-constexpr size_t kMaxHead = 8192;          // request line + headers; longer: 431
 constexpr uint64_t kRequestDeadlineMs = 5000;  // from accept to a whole request head
 constexpr uint64_t kWriteDeadlineMs = 10000;   // to take the whole answer
 constexpr uint64_t kLingerMs = 2000;           // see Phase::Lingering
 constexpr int kAcceptsPerWakeup = 64;      // a connect flood must not starve the loop
-
-// ---- request parsing (pure) --------------------------------------------------
-
-struct Request {
-    std::string_view method;
-    std::string_view path;  // without query string
-    bool head = false;      // HEAD: the same headers, no body
-};
-
-// ASCII classes written out: <cctype> answers by locale.
-bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-bool is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_visible(unsigned char c) { return c > 0x20 && c < 0x7f; }
-unsigned char lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
-
-bool is_tchar(unsigned char c) {  // RFC 9110 §5.6.2 token characters
-    if (is_digit(c) || is_alpha(c)) return true;
-    return c != '\0' && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
-}
-
-bool is_token(std::string_view s) {
-    if (s.empty()) return false;
-    for (unsigned char c : s)
-        if (!is_tchar(c)) return false;
-    return true;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-        if (lower(static_cast<unsigned char>(a[i])) != lower(static_cast<unsigned char>(b[i]))) return false;
-    return true;
-}
-
-std::string_view trim_ows(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-// A line without its terminator: LF or CRLF (RFC 9112 §2.2 lets a recipient
-// accept a bare LF).
-std::string_view strip_cr(std::string_view line) {
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    return line;
-}
-
-// Whether an unfinished request line can still become a valid one: method
-// characters, one space, visible target characters, one space, version
-// characters. Lets garbage without a line break be refused at once.
-bool request_line_prefix_ok(std::string_view partial) {
-    int part = 0;  // 0 method, 1 target, 2 version
-    for (unsigned char c : partial) {
-        if (c == ' ') {
-            if (++part > 2) return false;
-            continue;
-        }
-        const bool ok = part == 0   ? is_tchar(c)
-                        : part == 1 ? is_visible(c)
-                                    : (is_alpha(c) || is_digit(c) || c == '/' || c == '.' || c == '\r');
-        if (!ok) return false;
-    }
-    return true;
-}
-
-// Reads a request head from the start of `data`. Returns 0 while more bytes
-// are needed, 200 with `req` filled (views into `data`) for a request worth
-// routing, or the status that answers a bad one. Errors are found as early as
-// the bytes allow, so garbage is answered without waiting for a blank line.
-int parse_head(std::string_view data, Request& req) {
-    // RFC 9112 §2.2: empty lines before the request line are ignored.
-    size_t start = 0;
-    while (start < data.size() && start < 8 && (data[start] == '\r' || data[start] == '\n')) ++start;
-    if (start < data.size() && !is_tchar(static_cast<unsigned char>(data[start]))) return 400;
-    const size_t line_end = data.find('\n', start);
-    if (line_end == std::string_view::npos) {
-        const std::string_view partial = data.substr(start, kMaxRequestLine + 1);
-        if (!request_line_prefix_ok(partial)) return 400;
-        return partial.size() > kMaxRequestLine ? 414 : 0;
-    }
-    const std::string_view line = strip_cr(data.substr(start, line_end - start));
-    if (line.size() > kMaxRequestLine) return 414;
-
-    // method SP request-target SP HTTP-version, single spaces (§3)
-    const size_t sp1 = line.find(' ');
-    const size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-    if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos) return 400;
-    const std::string_view method = line.substr(0, sp1);
-    const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-    const std::string_view version = line.substr(sp2 + 1);
-    if (!is_token(method) || target.empty()) return 400;
-    for (unsigned char c : target)
-        if (!is_visible(c)) return 400;
-    if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || !is_digit(static_cast<unsigned char>(version[5])) ||
-        version[6] != '.' || !is_digit(static_cast<unsigned char>(version[7])))
-        return 400;
-    if (version[5] != '1') return 505;
-    const bool http11 = version[7] != '0';
-    req.method = method;
-    req.head = method == "HEAD";  // from here on, even an error answer to HEAD has no body
-
-    // The head ends at the first empty line.
-    size_t pos = line_end + 1;
-    int hosts = 0;
-    for (;;) {
-        const size_t end = data.find('\n', pos);
-        if (end == std::string_view::npos) return data.size() > kMaxHead ? 431 : 0;
-        if (end + 1 > kMaxHead) return 431;
-        const std::string_view field = strip_cr(data.substr(pos, end - pos));
-        pos = end + 1;
-        if (field.empty()) break;
-        // obs-fold (a line starting with blanks) is refused, as §5.2 allows.
-        if (field.front() == ' ' || field.front() == '\t') return 400;
-        const size_t colon = field.find(':');
-        if (colon == std::string_view::npos || !is_token(field.substr(0, colon))) return 400;
-        const std::string_view value = trim_ows(field.substr(colon + 1));
-        for (unsigned char c : value)
-            if ((c < 0x20 && c != '\t') || c == 0x7f) return 400;
-        if (iequals(field.substr(0, colon), "host")) ++hosts;
-    }
-    // §3.2: an HTTP/1.1 request without exactly one Host is a bad request.
-    if (hosts > 1 || (http11 && hosts != 1)) return 400;
-
-    if (method != "GET" && !req.head) return 405;
-    std::string_view path = target;
-    if (path.substr(0, 7) == "http://" || path.substr(0, 8) == "https://") {  // absolute-form (§3.2.2)
-        const size_t slash = path.find('/', path.find("//") + 2);
-        path = slash == std::string_view::npos ? std::string_view("/") : path.substr(slash);
-    }
-    if (path.front() != '/') return 400;
-    path = path.substr(0, path.find_first_of("?#"));
-    req.path = path;
-    return 200;
-}
 
 // ---- responses ---------------------------------------------------------------
 
@@ -313,7 +178,7 @@ struct StatsServer::Impl {
     void answer(Client& c, uint64_t now_ms);
     void flush(Client& c, uint64_t now_ms);
     void drain_input(Client& c);
-    std::string route(const Request& req, int& status) const;
+    std::string route(const net::HttpRequest& req, int& status) const;
 };
 
 // Closes the clients past their deadline and forgets the closed ones.
@@ -365,7 +230,7 @@ void StatsServer::Impl::read_from(Client& c, uint64_t now_ms) {
     char buf[4096];
     for (;;) {
         // One byte past the limit is enough to know the head is too large.
-        const size_t room = kMaxHead + 1 - c.in.size();
+        const size_t room = net::kMaxRequestHead + 1 - c.in.size();
         const ssize_t n = ::recv(c.fd.get(), buf, std::min(room, sizeof buf), 0);
         if (n < 0) {
             if (errno == EINTR) continue;
@@ -381,9 +246,9 @@ void StatsServer::Impl::read_from(Client& c, uint64_t now_ms) {
             return;
         }
         c.in.append(buf, size_t(n));
-        Request req;
-        const int status = parse_head(c.in, req);
-        if (status != 0 || c.in.size() > kMaxHead) {
+        net::HttpRequest req;
+        const net::HeadResult head = net::parse_request_head(c.in, req);
+        if (head.status != net::HeadStatus::NeedMore || c.in.size() > net::kMaxRequestHead) {
             answer(c, now_ms);
             return;
         }
@@ -392,15 +257,26 @@ void StatsServer::Impl::read_from(Client& c, uint64_t now_ms) {
 
 // Builds the answer to the head in c.in (or to its error) and starts sending.
 void StatsServer::Impl::answer(Client& c, uint64_t now_ms) {
-    Request req;
-    int status = parse_head(c.in, req);
-    if (status == 0) status = 431;  // only reached with a full buffer
+    net::HttpRequest req;
+    const net::HeadResult head = net::parse_request_head(c.in, req);
+    int status = head.http_status();
+    const char* why = head.reason;
+    if (head.status == net::HeadStatus::NeedMore) {  // only reached with a full buffer
+        status = 431;
+        why = "no whole head in a full buffer";
+    } else if (status == 200 && req.method != "GET" && !req.is_head()) {
+        status = 405;
+        why = "method not served";
+    } else if (status == 200 && req.path.empty()) {
+        status = 400;
+        why = "request target is not a path";
+    }
     if (!c.allowed) {
         LOG_DEBUG("stats endpoint: %s refused by the access rule (403)", c.peer.c_str());
-        c.out = error_response(403, req.head);
+        c.out = error_response(403, req.is_head());
     } else if (status != 200) {
-        LOG_DEBUG("stats endpoint: %s: %d %s", c.peer.c_str(), status, reason(status));
-        c.out = error_response(status, req.head);
+        LOG_DEBUG("stats endpoint: %s: %d %s: %s", c.peer.c_str(), status, reason(status), why);
+        c.out = error_response(status, req.is_head());
     } else {
         c.out = route(req, status);
         LOG_DEBUG("stats endpoint: %s %.*s %.*s %d", c.peer.c_str(), int(req.method.size()), req.method.data(),
@@ -413,26 +289,26 @@ void StatsServer::Impl::answer(Client& c, uint64_t now_ms) {
     flush(c, now_ms);
 }
 
-std::string StatsServer::Impl::route(const Request& req, int& status) const {
+std::string StatsServer::Impl::route(const net::HttpRequest& req, int& status) const {
     status = 200;
     try {
         if (req.path == "/")
-            return response(200, "text/html; charset=utf-8", kDashboardHtml, req.head, kDashboardHeaders);
+            return response(200, "text/html; charset=utf-8", kDashboardHtml, req.is_head(), kDashboardHeaders);
         if (req.path == "/metrics") {
             const stats::Snapshot snap = stats::read_snapshot(seg);
             return response(200, "text/plain; version=0.0.4; charset=utf-8",
-                            stats::format(snap, stats::View::Servers, stats::Format::Prometheus, false), req.head);
+                            stats::format(snap, stats::View::Servers, stats::Format::Prometheus, false), req.is_head());
         }
         if (req.path == "/stats.json") {
             const stats::Snapshot snap = stats::read_snapshot(seg);
-            return response(200, "application/json", stats::format_json_all(snap), req.head);
+            return response(200, "application/json", stats::format_json_all(snap), req.is_head());
         }
         status = 404;
     } catch (const std::exception& e) {  // out of memory: answer, never take the master down
         LOG_WARN("stats endpoint: %.*s: %s", int(req.path.size()), req.path.data(), e.what());
         status = 500;
     }
-    return error_response(status, req.head);
+    return error_response(status, req.is_head());
 }
 
 void StatsServer::Impl::flush(Client& c, uint64_t now_ms) {
