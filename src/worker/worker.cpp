@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "balance/balancer.hpp"
+#include "net/proxy_protocol.hpp"
 #include "net/socket.hpp"
 #include "util/clock.hpp"
 #include "util/log.hpp"
@@ -454,6 +455,21 @@ void Worker::begin_relay(Connection& c) {
     else poller_->add(c.server.get(), kRead, &c);
     c.client_interest = kRead;
     c.server_interest = kRead;
+    if (svc.config->proxy_protocol != config::ProxyProtocol::Off) {
+        // The header goes first in the client-to-server flow, so no client
+        // byte can overtake it and a partial send is simply finished later.
+        net::Address local;
+        local.length = sizeof local.storage;
+        ::getsockname(c.client.get(), local.sa(), &local.length);
+        const std::string header = svc.config->proxy_protocol == config::ProxyProtocol::V1
+                                       ? net::proxy_header_v1(c.client_addr, local)
+                                       : net::proxy_header_v2(c.client_addr, local);
+        c.up.buf = pool_.take();
+        std::memcpy(c.up.buf, header.data(), header.size());
+        c.up.start = 0;
+        c.up.end = uint32_t(header.size());
+        if (flush(c, c.up, c.server.get())) update_interest(c);
+    }
 }
 
 // A session slot is taken at accept and records the server once one is

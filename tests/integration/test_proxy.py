@@ -267,6 +267,42 @@ class AccessLogTest(harness.ProxyTestCase):
         self.assertEqual(refused[-1], "SC")
 
 
+class ProxyProtocolTest(harness.ProxyTestCase):
+    """The server receives the PROXY header first, then the client's bytes."""
+
+    def exchange(self, version, source):
+        b = self.backend("echo", mode="echo")
+        svc, addr = self.service([b], proxy_protocol=version)
+        self.proxy([svc])
+        with connect(addr, source=source) as s:
+            s.sendall(b"hello")
+            s.shutdown(socket.SHUT_WR)
+            total = b""
+            while True:
+                data = s.recv(4096)
+                if not data:
+                    break
+                total += data
+            return total, s.getsockname(), addr
+
+    def test_v1(self):
+        source = new_ip()
+        got, (cip, cport), addr = self.exchange("v1", source)
+        lip, lport = addr.rsplit(":", 1)
+        self.assertEqual(got, b"PROXY TCP4 %s %s %d %s\r\nhello" % (cip.encode(), lip.encode(), cport, lport.encode()))
+
+    def test_v2(self):
+        import ipaddress
+        import struct
+        source = new_ip()
+        got, (cip, cport), addr = self.exchange("v2", source)
+        lip, lport = addr.rsplit(":", 1)
+        header = (b"\r\n\r\n\x00\r\nQUIT\n" + bytes([0x21, 0x11]) + struct.pack("!H", 12) +
+                  ipaddress.IPv4Address(cip).packed + ipaddress.IPv4Address(lip).packed +
+                  struct.pack("!HH", cport, int(lport)))
+        self.assertEqual(got, header + b"hello")
+
+
 class AccessTest(harness.ProxyTestCase):
     def test_deny_and_allow(self):
         b = self.backend("a")
