@@ -553,6 +553,8 @@ control::Answer Master::reload() {
     control_->set_config(cfg_);
     checker_ = std::make_unique<health::HealthChecker>(cfg_, segment_);
     if (stats_) stats_->set_config(cfg_);
+    else if (!cfg_.global.stats.listen_text.empty())
+        LOG_WARN("reload: stats.listen %s takes effect at the next restart", cfg_.global.stats.listen_text.c_str());
     for (uint32_t i = 0; i < count; ++i) {
         WorkerProc w;
         w.set = i;

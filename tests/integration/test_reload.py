@@ -174,6 +174,21 @@ class ReloadTest(harness.ProxyTestCase):
         wait_until(lambda: {w["generation"] for w in workers(p)} == {2}, 5, what="only generation 2")
         self.assertEqual(fetch_name(addr), "a")
 
+    def test_reload_changes_worker_count(self):
+        a = self.backend("a")
+        svc, addr = self.service([a])
+        p = self.proxy([svc], workers=2)
+        for count, generation in ((3, 2), (1, 3)):
+            cfg = json.loads(json.dumps(p.config))
+            cfg["global"]["workers"] = count
+            self.rewrite(p, cfg)
+            r = p.epctl("reload")
+            self.assertIn("reloaded, generation %d" % generation, r.stdout)
+            wait_until(lambda: len(p.worker_pids()) == count and
+                       {w["generation"] for w in workers(p)} == {generation}, 10,
+                       what="%d workers of generation %d" % (count, generation))
+            self.assertEqual([fetch_name(addr) for _ in range(20)], ["a"] * 20)
+
     def test_ten_reloads_in_a_second(self):
         a = self.backend("a")
         svc, addr = self.service([a])
