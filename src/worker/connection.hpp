@@ -50,6 +50,7 @@ struct Connection final : IoTarget {
     uint32_t kill_seq = 0;      // server's kill_seq when connected
     int32_t session = -1;       // session slot in shared memory
     int32_t connecting_pos = -1;  // position in the worker's connecting list
+    uint32_t pos = 0;             // position in the worker's connection list
     uint64_t accepted_ms = 0;
     uint64_t connected_ms = 0;
     uint64_t deadline_ms = 0;   // connect deadline while connecting

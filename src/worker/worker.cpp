@@ -259,6 +259,7 @@ void Worker::accept_from(Listener& l) {
 
         auto conn = std::make_unique<Connection>();
         Connection& c = *conn;
+        c.pos = uint32_t(conns_.size());
         c.worker = this;
         c.client = std::move(client);
         c.client_addr = peer;
@@ -290,8 +291,8 @@ bool Worker::admitted(ServiceRuntime& svc, const net::Address& client) {
 
 int32_t Worker::pick_server(Connection& c) {
     ServiceRuntime& svc = services_[c.service];
-    const uint64_t now = now_;
-    (void)now;
+    // Usable servers of one tier, in config order (the hashing algorithms
+    // rely on it); servers already tried by this connection are left out.
     auto build = [&](bool backups) {
         candidates_.clear();
         for (uint32_t i = 0; i < svc.servers.size(); ++i) {
@@ -705,8 +706,15 @@ void Worker::close_connection(Connection& c, const char* term) {
 // still queued for a closed connection finds it (Closed) instead of freed memory.
 void Worker::reap_closed() {
     if (closed_.empty()) return;
+    for (Connection* c : closed_) {  // swap-remove: O(closed), not O(connections)
+        const uint32_t pos = c->pos;
+        if (pos != conns_.size() - 1) {
+            std::swap(conns_[pos], conns_.back());
+            conns_[pos]->pos = pos;
+        }
+        conns_.pop_back();
+    }
     closed_.clear();
-    std::erase_if(conns_, [](const std::unique_ptr<Connection>& c) { return c->phase == Phase::Closed; });
     if (!accepting_ && !draining_ && accept_paused_until_ == 0 &&
         conns_.size() < size_t(cfg_.global.max_connections))
         set_accepting(true);
