@@ -599,22 +599,14 @@ void Worker::pass_fin(Connection& c, Flow& f, int to) {
 }
 
 bool Worker::flush(Connection& c, Flow& f, int to) {
-    while (f.piped > 0) {
-        const ssize_t n = ::splice(f.pipe_r, nullptr, to, nullptr, f.piped, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    while (f.pending()) {
+        // A flow holds bytes either in its pipe (splice mode) or its buffer.
+        const bool piped = f.piped > 0;
+        const ssize_t n = piped ? ::splice(f.pipe_r, nullptr, to, nullptr, f.piped, SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
+                                : ::send(to, f.buf + f.start, f.end - f.start, MSG_NOSIGNAL);
         if (n > 0) {
-            f.piped -= uint32_t(n);
-            c.last_active_ms = now_;
-            continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
-        if (n < 0 && errno == EINTR) continue;
-        close_connection(c, &f == &c.up ? "SD" : "CD");
-        return false;
-    }
-    while (f.start < f.end) {
-        const ssize_t n = ::send(to, f.buf + f.start, f.end - f.start, MSG_NOSIGNAL);
-        if (n > 0) {
-            f.start += uint32_t(n);
+            if (piped) f.piped -= uint32_t(n);
+            else f.start += uint32_t(n);
             c.last_active_ms = now_;
             continue;
         }
