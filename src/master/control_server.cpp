@@ -30,6 +30,7 @@ namespace {
 
 constexpr size_t kMaxClients = 32;
 constexpr uint64_t kIdleTimeoutMs = 10000;
+constexpr uint64_t kAcceptPauseMs = 100;     // after running out of descriptors
 // Answers are small; a client that pipelines commands without reading its
 // answers stops being read once this much is waiting for it.
 constexpr size_t kMaxPendingOutput = 64 * 1024;
@@ -88,6 +89,7 @@ struct ControlServer::Impl {
     UniqueFd listener;
     std::vector<std::unique_ptr<Client>> clients;
     std::vector<Client*> polled;  // clients whose fds append_pollfds() handed out, in order
+    uint64_t accept_paused_until_ms = 0;  // after EMFILE/ENFILE
 
     Impl(const std::string& p, gid_t g, const config::Config& c, const shm::Segment& s, ControlActions& a)
         : path(p), group(g), cfg(c), seg(s), actions(a) {}
@@ -150,8 +152,12 @@ void ControlServer::Impl::accept_clients() {
         UniqueFd fd(::accept4(listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!fd) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
                 LOG_WARN("control socket %s: accept: %s", path.c_str(), errno_text().c_str());
+                // Out of descriptors: the listener stays readable, so stop
+                // watching it for a moment instead of spinning the master.
+                accept_paused_until_ms = monotonic_ms() + kAcceptPauseMs;
+            }
             return;
         }
         if (clients.size() >= kMaxClients) {
@@ -412,7 +418,8 @@ void ControlServer::append_pollfds(std::vector<pollfd>& fds) {
     std::erase_if(m.clients, [](const std::unique_ptr<Client>& c) { return !c->fd; });
 
     m.polled.clear();
-    fds.push_back(pollfd{m.listener.get(), POLLIN, 0});
+    const bool paused = now < m.accept_paused_until_ms;
+    fds.push_back(pollfd{m.listener.get(), short(paused ? 0 : POLLIN), 0});
     for (auto& c : m.clients) {
         short events = 0;
         if (!c->out.empty()) events |= POLLOUT;

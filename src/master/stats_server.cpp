@@ -24,6 +24,7 @@
 #include "net/socket.hpp"
 #include "stats/format.hpp"
 #include "stats/snapshot.hpp"
+#include "util/clock.hpp"
 #include "util/log.hpp"
 #include "util/unique_fd.hpp"
 
@@ -36,6 +37,7 @@ constexpr uint64_t kRequestDeadlineMs = 5000;  // from accept to a whole request
 constexpr uint64_t kWriteDeadlineMs = 10000;   // to take the whole answer
 constexpr uint64_t kLingerMs = 2000;           // see Phase::Lingering
 constexpr int kAcceptsPerWakeup = 64;      // a connect flood must not starve the loop
+constexpr uint64_t kAcceptPauseMs = 100;   // after running out of descriptors
 
 // ---- responses ---------------------------------------------------------------
 
@@ -142,6 +144,7 @@ struct StatsServer::Impl {
     std::string listen_text;
     std::vector<net::Cidr> allow;
     UniqueFd listener;
+    uint64_t accept_paused_until_ms = 0;  // after EMFILE/ENFILE
     std::vector<std::unique_ptr<Client>> clients;
     std::vector<Client*> polled;  // the clients append_pollfds() handed out, in order
 
@@ -200,9 +203,12 @@ void StatsServer::Impl::accept_clients(uint64_t now_ms) {
         UniqueFd fd(::accept4(listener.get(), peer.sa(), &peer.length, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!fd) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
-            // EMFILE and friends: the connection stays queued; the next wakeup retries.
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
                 LOG_WARN("stats endpoint %s: accept: %s", listen_text.c_str(), std::strerror(errno));
+                // EMFILE and friends: the connection stays queued and the
+                // listener readable; stop watching it a moment, not spin.
+                accept_paused_until_ms = monotonic_ms() + kAcceptPauseMs;
+            }
             return;
         }
         const std::string peer_text = net::format_address(peer);
@@ -365,7 +371,7 @@ void StatsServer::append_pollfds(std::vector<pollfd>& fds, uint64_t now_ms) {
     m.expire(now_ms);
 
     m.polled.clear();
-    fds.push_back(pollfd{m.listener.get(), POLLIN, 0});
+    fds.push_back(pollfd{m.listener.get(), short(now_ms < m.accept_paused_until_ms ? 0 : POLLIN), 0});
     for (auto& c : m.clients) {
         fds.push_back(pollfd{c->fd.get(), short(c->phase == Phase::Writing ? POLLOUT : POLLIN), 0});
         m.polled.push_back(c.get());
