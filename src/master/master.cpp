@@ -80,6 +80,12 @@ log::Level to_log_level(config::LogLevel l) {
     return log::Level::Info;
 }
 
+// global.workers, where 0 means one per online CPU.
+uint32_t worker_count(const config::Config& cfg) {
+    return cfg.global.workers > 0 ? uint32_t(cfg.global.workers)
+                                  : uint32_t(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+}
+
 std::string describe_exit(int status) {
     if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
     if (WIFSIGNALED(status))
@@ -150,6 +156,8 @@ private:
     void stop_workers(int sig);
     bool wait_workers_gone(uint64_t deadline_ms);
     uint32_t free_worker_slot() const;
+    bool worker_slot_free(uint32_t i) const;
+    void init_logging() const;
     void daemonize();
     void cleanup_files();
     void enforce_old_generation_deadline();
@@ -268,13 +276,17 @@ void Master::install_signals() {
     for (int sig : kMasterSignals) sigdelset(&during_wait_, sig);
 }
 
+// A slot is free when no worker we track holds it and no process (a worker
+// that has not been reaped yet) says it is there.
+bool Master::worker_slot_free(uint32_t i) const {
+    const bool tracked = std::any_of(workers_.begin(), workers_.end(),
+                                     [&](const WorkerProc& w) { return w.pid != 0 && w.slot == i; });
+    return !tracked && segment_.workers()[i].pid.load() == 0;
+}
+
 uint32_t Master::free_worker_slot() const {
-    auto slots = segment_.workers();
-    for (uint32_t i = 0; i < slots.size(); ++i) {
-        bool taken = std::any_of(workers_.begin(), workers_.end(),
-                                 [&](const WorkerProc& w) { return w.pid != 0 && w.slot == i; });
-        if (!taken && slots[i].pid.load() == 0) return i;
-    }
+    for (uint32_t i = 0; i < segment_.workers().size(); ++i)
+        if (worker_slot_free(i)) return i;
     return UINT32_MAX;
 }
 
@@ -317,9 +329,7 @@ void Master::worker_main(const WorkerProc& w) {
     for (int sig : kMasterSignals) signal(sig, SIG_DFL);
     close_fds_except(listeners_.fds_of_set(w.set));
     drop_all_capabilities();  // a worker never binds: it needs no privilege
-    const bool to_stderr = options_.foreground ? cfg_.global.log.target != config::LogTarget::Syslog
-                                               : cfg_.global.log.target == config::LogTarget::Stderr;
-    log::init("easyproxy", to_stderr, to_log_level(cfg_.global.log.level));
+    init_logging();
     static char role[32];
     snprintf(role, sizeof role, "worker %u", w.set);
     log::set_role(role);
@@ -409,12 +419,7 @@ void Master::enforce_old_generation_deadline() {
 
 uint32_t Master::free_worker_slots() const {
     uint32_t n = 0;
-    auto slots = segment_.workers();
-    for (uint32_t i = 0; i < slots.size(); ++i) {
-        bool taken = std::any_of(workers_.begin(), workers_.end(),
-                                 [&](const WorkerProc& w) { return w.pid != 0 && w.slot == i; });
-        if (!taken && slots[i].pid.load() == 0) ++n;
-    }
+    for (uint32_t i = 0; i < segment_.workers().size(); ++i) n += worker_slot_free(i) ? 1 : 0;
     return n;
 }
 
@@ -512,8 +517,7 @@ control::Answer Master::reload() {
         LOG_ERROR("reload: %s", a.text.c_str());
         return a;
     }
-    const uint32_t count = next.global.workers > 0 ? uint32_t(next.global.workers)
-                                                   : uint32_t(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+    const uint32_t count = worker_count(next);
     if (free_worker_slots() < count) {
         a.text = "too many generations still finishing their connections; try again later";
         LOG_ERROR("reload: %s", a.text.c_str());
@@ -628,13 +632,18 @@ void Master::loop_once() {
     if (stats_) stats_->process(ready.subspan(control_count + checker_count), monotonic_ms());
 }
 
-int Master::run() {
+// Logs go to stderr in the foreground and to syslog otherwise, unless
+// log.target says which.
+void Master::init_logging() const {
     const bool to_stderr = options_.foreground ? cfg_.global.log.target != config::LogTarget::Syslog
                                                : cfg_.global.log.target == config::LogTarget::Stderr;
     log::init("easyproxy", to_stderr, to_log_level(cfg_.global.log.level));
+}
+
+int Master::run() {
+    init_logging();
     log::set_role("master");
-    workers_count_ = cfg_.global.workers > 0 ? uint32_t(cfg_.global.workers)
-                                             : uint32_t(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+    workers_count_ = worker_count(cfg_);
 
     {
         std::string error;
