@@ -667,13 +667,14 @@ void Worker::close_connection(Connection& c, const char* term) {
     if (c.phase == Phase::Closed) return;
     ServiceRuntime& svc = services_[c.service];
     if (c.phase == Phase::Connecting) track_connecting(c, false);
-    if (c.phase == Phase::Relaying) {
+    // An open server socket (connecting or relaying) is registered in the
+    // poller and holds one unit of its server's active count; the client
+    // socket is registered only while relaying.
+    if (c.server) {
         svc.servers[size_t(c.server_index)]->active.fetch_sub(1, std::memory_order_relaxed);
-    } else if (c.server && c.server_index >= 0) {
-        svc.servers[size_t(c.server_index)]->active.fetch_sub(1, std::memory_order_relaxed);
+        poller_->forget(c.server.get());
     }
-    if (c.client_interest || c.phase == Phase::Relaying) poller_->forget(c.client.get());
-    if (c.server && (c.server_interest || c.phase == Phase::Relaying)) poller_->forget(c.server.get());
+    if (c.phase == Phase::Relaying) poller_->forget(c.client.get());
     std::memcpy(c.term, term, 2);
     c.term[2] = '\0';
     if (access_log_) write_access_log(c);
