@@ -26,14 +26,27 @@ std::runtime_error sys_error(const std::string& what, const std::string& path) {
 }
 }  // namespace
 
-size_t layout_size(const Capacity& cap) {
-    size_t off = round_up(sizeof(Header), 64);
-    off += size_t(cap.services) * sizeof(ServiceSlot);
-    off += size_t(cap.servers) * sizeof(ServerSlot);
-    off += size_t(cap.workers) * sizeof(WorkerSlot);
-    off += size_t(cap.workers) * cap.sessions_per_worker * sizeof(SessionSlot);
-    return round_up(off, 4096);
+namespace {
+
+// Where each region starts, and the total size: the one description of the
+// layout that creating and validating a segment both use.
+struct Offsets {
+    uint64_t services, servers, workers, sessions, total;
+};
+
+Offsets layout_offsets(const Capacity& cap) {
+    Offsets o;
+    o.services = round_up(sizeof(Header), 64);
+    o.servers = o.services + uint64_t(cap.services) * sizeof(ServiceSlot);
+    o.workers = o.servers + uint64_t(cap.servers) * sizeof(ServerSlot);
+    o.sessions = o.workers + uint64_t(cap.workers) * sizeof(WorkerSlot);
+    o.total = round_up(o.sessions + uint64_t(cap.workers) * cap.sessions_per_worker * sizeof(SessionSlot), 4096);
+    return o;
 }
+
+}  // namespace
+
+size_t layout_size(const Capacity& cap) { return layout_offsets(cap).total; }
 
 Segment::Segment(Segment&& o) noexcept
     : base_(std::exchange(o.base_, nullptr)), size_(std::exchange(o.size_, 0)) {}
@@ -71,10 +84,11 @@ Segment Segment::create(const std::string& path, const Capacity& cap) {
     h->servers_cap = cap.servers;
     h->workers_cap = cap.workers;
     h->sessions_per_worker = cap.sessions_per_worker;
-    h->services_offset = round_up(sizeof(Header), 64);
-    h->servers_offset = h->services_offset + size_t(cap.services) * sizeof(ServiceSlot);
-    h->workers_offset = h->servers_offset + size_t(cap.servers) * sizeof(ServerSlot);
-    h->sessions_offset = h->workers_offset + size_t(cap.workers) * sizeof(WorkerSlot);
+    const Offsets offsets = layout_offsets(cap);
+    h->services_offset = offsets.services;
+    h->servers_offset = offsets.servers;
+    h->workers_offset = offsets.workers;
+    h->sessions_offset = offsets.sessions;
     h->master_pid.store(int32_t(getpid()));
     h->start_unix_ms = wall_ms();
     h->heartbeat_ms.store(wall_ms());
