@@ -293,15 +293,18 @@ int32_t Worker::pick_server(Connection& c) {
     ServiceRuntime& svc = services_[c.service];
     // Usable servers of one tier, in config order (the hashing algorithms
     // rely on it); servers already tried by this connection are left out.
+    // Every pass visits every server, so it also refreshes the current
+    // weights the hashing algorithms read from `infos`.
     auto build = [&](bool backups) {
         candidates_.clear();
         for (uint32_t i = 0; i < svc.servers.size(); ++i) {
             shm::ServerSlot& s = *svc.servers[i];
+            const uint32_t w = s.weight.load(std::memory_order_relaxed);
+            svc.infos[i].weight = w;
             if (bool(s.backup) != backups) continue;
             if (s.admin.load(std::memory_order_relaxed) != uint8_t(shm::AdminState::Ready)) continue;
             if (s.health.load(std::memory_order_relaxed) == uint8_t(shm::Health::Down)) continue;
             if (s.passive_down.load(std::memory_order_relaxed)) continue;
-            const uint32_t w = s.weight.load(std::memory_order_relaxed);
             if (w == 0) continue;
             const uint64_t active = s.active.load(std::memory_order_relaxed);
             if (s.max_connections && active >= s.max_connections) continue;
@@ -309,9 +312,6 @@ int32_t Worker::pick_server(Connection& c) {
             candidates_.push_back(balance::Candidate{i, w, active, &s.rr_current});
         }
     };
-    for (uint32_t i = 0; i < svc.servers.size(); ++i)
-        svc.infos[i].weight = svc.servers[i]->weight.load(std::memory_order_relaxed);
-
     auto choose = [&]() -> int32_t {
         build(false);
         if (candidates_.empty()) build(true);
