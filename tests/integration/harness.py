@@ -76,6 +76,16 @@ def read_line(sock, timeout=5.0):
     return buf.decode().strip()
 
 
+def recv_to_eof(sock):
+    """Everything the peer sends until it closes its side."""
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
 def fetch_name(addr, timeout=5.0, source=None):
     """Connects, reads the backend's name line, closes. '' if closed at once."""
     with connect(addr, timeout, source) as s:

@@ -260,7 +260,7 @@ class ControlSocketTest(harness.ProxyTestCase):
             except (BrokenPipeError, ConnectionResetError):
                 pass
             data = b""
-            try:
+            try:   # keeps what arrived before a reset
                 while True:
                     chunk = s.recv(4096)
                     if not chunk:
@@ -370,13 +370,7 @@ class EpstatTest(harness.ProxyTestCase):
             with connect(addr) as s:
                 s.sendall(b"z" * n)
                 s.shutdown(socket.SHUT_WR)
-                got = b""
-                while True:
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        break
-                    got += chunk
-                self.assertEqual(len(got), n)
+                self.assertEqual(len(harness.recv_to_eof(s)), n)
         total = sum(sizes)
         # Counters land when each connection is released.
         wait_until(lambda: servers(p)["e"]["active"] == 0 and servers(p)["e"]["bytes_out"] == total, 5, 0.05,

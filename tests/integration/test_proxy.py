@@ -277,13 +277,7 @@ class ProxyProtocolTest(harness.ProxyTestCase):
         with connect(addr, source=source) as s:
             s.sendall(b"hello")
             s.shutdown(socket.SHUT_WR)
-            total = b""
-            while True:
-                data = s.recv(4096)
-                if not data:
-                    break
-                total += data
-            return total, s.getsockname(), addr
+            return harness.recv_to_eof(s), s.getsockname(), addr
 
     def test_v1(self):
         source = new_ip()

@@ -13,6 +13,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from backend import read_to_eof  # noqa: E402
 from harness import connect, fetch_name, read_line, render_config, wait_until  # noqa: E402
 
 
@@ -53,8 +54,6 @@ class ReloadTest(harness.ProxyTestCase):
         def transfer(i, results):
             data = hashlib.sha256(b"%d" % i).digest() * 32768 * 8  # 8 MiB
             with connect(bulk_addr, timeout=30) as s:
-                got = hashlib.sha256()
-                total = 0
 
                 def send():
                     for off in range(0, len(data), 65536):
@@ -63,14 +62,9 @@ class ReloadTest(harness.ProxyTestCase):
                     s.shutdown(socket.SHUT_WR)
                 t = threading.Thread(target=send, daemon=True)
                 t.start()
-                while True:
-                    chunk = s.recv(262144)
-                    if not chunk:
-                        break
-                    got.update(chunk)
-                    total += len(chunk)
+                total, digest = read_to_eof(s)
                 t.join(30)
-            results[i] = (total == len(data), got.hexdigest() == hashlib.sha256(data).hexdigest())
+            results[i] = (total == len(data), digest == hashlib.sha256(data).hexdigest())
 
         loop = threading.Thread(target=steady, daemon=True)
         loop.start()

@@ -17,6 +17,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from backend import read_to_eof  # noqa: E402
 from harness import connect, free_port, new_ip, wait_until  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -33,12 +34,7 @@ def echo(addr, size=ECHO_SIZE):
     data = b"x" * size
     with connect(addr) as s:
         threading.Thread(target=lambda: (s.sendall(data), s.shutdown(socket.SHUT_WR)), daemon=True).start()
-        got = 0
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                return got
-            got += len(chunk)
+        return read_to_eof(s)[0]
 
 
 def exchange(addr, data, timeout=5.0, source=None):
