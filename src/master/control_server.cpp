@@ -20,6 +20,7 @@
 
 #include "control/state_file.hpp"
 #include "shm/catalog.hpp"
+#include "stats/snapshot.hpp"
 #include "util/clock.hpp"
 #include "util/log.hpp"
 #include "util/unique_fd.hpp"
@@ -36,15 +37,6 @@ constexpr uint64_t kAcceptPauseMs = 100;     // after running out of descriptors
 constexpr size_t kMaxPendingOutput = 64 * 1024;
 
 std::string errno_text() { return std::strerror(errno); }
-
-const char* admin_word(shm::AdminState a) {
-    switch (a) {
-        case shm::AdminState::Ready: return "ready";
-        case shm::AdminState::Drain: return "drain";
-        case shm::AdminState::Maint: return "maint";
-    }
-    return "?";
-}
 
 std::string join(const std::vector<std::string>& words) {
     std::string out;
@@ -329,7 +321,7 @@ std::string ControlServer::Impl::change_state(const Client& c, const control::Co
         if (s.admin.exchange(uint8_t(admin), std::memory_order_relaxed) != uint8_t(admin))
             s.last_change_unix_ms.store(now, std::memory_order_relaxed);
         if (cmd.kill) s.kill_seq.fetch_add(1, std::memory_order_relaxed);  // workers close the older connections
-        LOG_NOTICE("%s set to %s%s by uid %d", t.label.c_str(), admin_word(admin),
+        LOG_NOTICE("%s set to %s%s by uid %d", t.label.c_str(), stats::admin_name(admin),
                    cmd.kill ? " (closing its connections)" : "", uid);
     }
 
@@ -504,12 +496,12 @@ void restore_admin_state(const config::Config& cfg, const shm::Segment& seg) {
             s.weight.store(uint32_t(e.weight >= 0 ? e.weight : server->weight), std::memory_order_relaxed);
             if (e.admin != shm::AdminState::Ready || e.weight >= 0)
                 LOG_NOTICE("%s/%s restored from %s: %s, weight %s", e.service.c_str(), e.server.c_str(),
-                           cfg.global.state_file.c_str(), admin_word(e.admin),
+                           cfg.global.state_file.c_str(), stats::admin_name(e.admin),
                            e.weight >= 0 ? std::to_string(e.weight).c_str() : "from the config");
         }
         if (!found)
             LOG_WARN("%s: %s/%s is not in the configuration, its saved state (%s) is ignored",
-                     cfg.global.state_file.c_str(), e.service.c_str(), e.server.c_str(), admin_word(e.admin));
+                     cfg.global.state_file.c_str(), e.service.c_str(), e.server.c_str(), stats::admin_name(e.admin));
     }
 }
 
