@@ -15,7 +15,7 @@
 namespace ep::shm {
 
 inline constexpr uint32_t kMagic = 0x50505945;  // "EYPP" little-endian
-inline constexpr uint32_t kLayoutVersion = 1;
+inline constexpr uint32_t kLayoutVersion = 2;
 inline constexpr size_t kNameMax = 64;     // service / server names, NUL included
 inline constexpr size_t kAddressMax = 128; // formatted address, NUL included
 inline constexpr size_t kTextMax = 96;     // last health-check result text
@@ -51,6 +51,7 @@ struct Header {
     uint64_t start_unix_ms;
     std::atomic<uint32_t> service_count;   // slots [0, count) may be in use; check each slot's state
     std::atomic<uint32_t> server_count;
+    std::atomic<uint64_t> watchdog_kills;  // workers killed because their loop stopped turning
     char config_file[kPathMax];
 };
 
@@ -69,6 +70,9 @@ struct alignas(64) ServiceSlot {
     std::atomic<uint64_t> no_server;   // closed because no server was usable
     std::atomic<uint64_t> accepted;    // client connections accepted
     std::atomic<uint64_t> active;      // client connections open now
+    // connections closed because the proxy itself ran short (EMFILE, ENFILE,
+    // ENOBUFS, ENOMEM, EADDRNOTAVAIL): never counted against a server
+    std::atomic<uint64_t> local_errors;
 };
 
 struct alignas(64) ServerSlot {
@@ -123,6 +127,12 @@ struct alignas(64) WorkerSlot {
     std::atomic<uint64_t> accepted;
     uint32_t listener_set;              // which SO_REUSEPORT socket set it accepts on
     uint32_t pad_;
+    // The worker's loop stamps this (monotonic ms) on every turn, however busy;
+    // the master's watchdog kills a worker whose stamp stops moving.
+    std::atomic<uint64_t> heartbeat_ms;
+    std::atomic<uint64_t> bytes_spliced;   // relayed by splice() instead of through a buffer
+    std::atomic<uint64_t> cold_fds;        // poll() backend: fds parked in the cold set now
+    std::atomic<uint64_t> local_errors;    // accept/socket/connect failures of the proxy's own resources
 };
 
 inline constexpr uint16_t kNoServer = 0xffff;  // SessionSlot::server before a pick
@@ -148,10 +158,10 @@ static_assert(std::atomic<uint32_t>::is_always_lock_free);
 static_assert(std::atomic<int32_t>::is_always_lock_free);
 static_assert(std::atomic<uint8_t>::is_always_lock_free);
 static_assert(std::is_standard_layout_v<Header> && std::is_standard_layout_v<ServerSlot>);
-static_assert(sizeof(Header) == 360);
+static_assert(sizeof(Header) == 368);
 static_assert(sizeof(ServiceSlot) == 128);
 static_assert(sizeof(ServerSlot) == 448);
-static_assert(sizeof(WorkerSlot) == 64);
+static_assert(sizeof(WorkerSlot) == 128);
 static_assert(sizeof(SessionSlot) == 64);
 static_assert(alignof(ServerSlot) == 64);
 

@@ -126,8 +126,8 @@ std::string check_text(const ServerStats& s) {
 
 std::string table_services(const Snapshot& snap, bool color) {
     Table t({{"SERVICE", false}, {"MODE", false}, {"BALANCE", false}, {"SERVERS", true}, {"ACTIVE", true},
-             {"ACCEPTED", true}, {"DENIED", true}, {"NO SERVER", true}, {"FAILED", true}, {"RETRIES", true},
-             {"IN", true}, {"OUT", true}});
+             {"ACCEPTED", true}, {"DENIED", true}, {"NO SERVER", true}, {"LOCAL ERR", true}, {"FAILED", true},
+             {"RETRIES", true}, {"IN", true}, {"OUT", true}});
     for (const auto& s : snap.services) {
         const char* servers_color = s.servers_usable == 0 ? kRed : (s.servers_usable < s.servers ? kYellow : kGreen);
         t.add({{s.name},
@@ -138,6 +138,7 @@ std::string table_services(const Snapshot& snap, bool color) {
                {num(s.accepted)},
                {num(s.denied)},
                {num(s.no_server), s.no_server ? kRed : nullptr},
+               {num(s.local_errors), s.local_errors ? kYellow : nullptr},
                {num(s.failures)},
                {num(s.retries)},
                {human_bytes(s.bytes_in)},
@@ -172,7 +173,7 @@ std::string table_servers(const Snapshot& snap, bool color) {
 
 std::string table_workers(const Snapshot& snap, bool color) {
     Table t({{"SLOT", true}, {"PID", true}, {"GEN", true}, {"STATE", false}, {"ACTIVE", true}, {"ACCEPTED", true},
-             {"UPTIME", true}});
+             {"UPTIME", true}, {"LOOP", true}, {"SPLICED", true}, {"COLD", true}, {"LOCAL ERR", true}});
     for (const auto& w : snap.workers) {
         t.add({{num(w.slot)},
                {std::to_string(w.pid)},
@@ -180,7 +181,11 @@ std::string table_workers(const Snapshot& snap, bool color) {
                {worker_state_name(w.state), w.state == shm::WorkerState::Running ? kGreen : kYellow},
                {num(w.active)},
                {num(w.accepted)},
-               {format_duration_ms(w.uptime_ms)}});
+               {format_duration_ms(w.uptime_ms)},
+               {format_duration_ms(w.loop_age_ms) + " ago", w.loop_age_ms >= 2000 ? kRed : nullptr},
+               {human_bytes(w.bytes_spliced)},
+               {num(w.cold_fds)},
+               {num(w.local_errors), w.local_errors ? kYellow : nullptr}});
     }
     return t.render(color);
 }
@@ -226,11 +231,11 @@ void csv_row(std::string& out, std::initializer_list<std::string> fields) {
 std::string csv_services(const Snapshot& snap) {
     std::string out =
         "# service,mode,balance,servers,servers_usable,active,accepted,denied,no_server,connections,failures,"
-        "retries,bytes_in,bytes_out\n";
+        "retries,bytes_in,bytes_out,local_errors\n";
     for (const auto& s : snap.services)
         csv_row(out, {s.name, s.mode, s.balance, num(s.servers), num(s.servers_usable), num(s.active),
                       num(s.accepted), num(s.denied), num(s.no_server), num(s.total), num(s.failures),
-                      num(s.retries), num(s.bytes_in), num(s.bytes_out)});
+                      num(s.retries), num(s.bytes_in), num(s.bytes_out), num(s.local_errors)});
     return out;
 }
 
@@ -248,10 +253,12 @@ std::string csv_servers(const Snapshot& snap) {
 }
 
 std::string csv_workers(const Snapshot& snap) {
-    std::string out = "# slot,pid,generation,state,active,accepted,uptime_s\n";
+    std::string out = "# slot,pid,generation,state,active,accepted,uptime_s,loop_age_ms,bytes_spliced,cold_fds,"
+                      "local_errors\n";
     for (const auto& w : snap.workers)
         csv_row(out, {num(w.slot), std::to_string(w.pid), num(w.generation), worker_state_name(w.state),
-                      num(w.active), num(w.accepted), num(w.uptime_ms / 1000)});
+                      num(w.active), num(w.accepted), num(w.uptime_ms / 1000), num(w.loop_age_ms),
+                      num(w.bytes_spliced), num(w.cold_fds), num(w.local_errors)});
     return out;
 }
 
@@ -294,6 +301,7 @@ std::string json_master(const Snapshot& snap) {
         .u64("start_unix_ms", snap.start_unix_ms)
         .u64("uptime_ms", snap.uptime_ms)
         .u64("heartbeat_age_ms", snap.heartbeat_age_ms)
+        .u64("watchdog_kills", snap.watchdog_kills)
         .str("config_file", snap.config_file)
         .done();
 }
@@ -309,6 +317,7 @@ std::string json_service(const ServiceStats& s) {
         .u64("accepted", s.accepted)
         .u64("denied", s.denied)
         .u64("no_server", s.no_server)
+        .u64("local_errors", s.local_errors)
         .u64("connections", s.total)
         .u64("failures", s.failures)
         .u64("retries", s.retries)
@@ -358,6 +367,10 @@ std::string json_worker(const WorkerStats& w) {
         .u64("accepted", w.accepted)
         .u64("started_unix_ms", w.started_unix_ms)
         .u64("uptime_ms", w.uptime_ms)
+        .u64("loop_age_ms", w.loop_age_ms)
+        .u64("bytes_spliced", w.bytes_spliced)
+        .u64("cold_fds", w.cold_fds)
+        .u64("local_errors", w.local_errors)
         .done();
 }
 
@@ -407,15 +420,17 @@ std::string json_view(const Snapshot& snap, View view) {
 // Text exposition format 0.0.4. Every family is written once (HELP, TYPE, then
 // all its samples), counters end in _total, units are base units (seconds,
 // bytes). Families:
-//   easyproxy_start_time_seconds, easyproxy_generation
+//   easyproxy_start_time_seconds, easyproxy_generation, easyproxy_watchdog_kills_total
 //   easyproxy_service_{active_connections, connections_total,
-//     denied_connections_total, no_server_total, servers, usable_servers}{service}
+//     denied_connections_total, no_server_total, local_errors_total, servers,
+//     usable_servers}{service}
 //   easyproxy_server_{active_connections, connections_total,
 //     connect_failures_total, retries_total, bytes_in_total, bytes_out_total,
 //     weight, backup, check_duration_seconds, last_change_seconds}{service,server}
 //   easyproxy_server_state{service,server,state="up|down|drain|maint"} (one 1, three 0)
 //   easyproxy_worker_{active_connections, accepted_connections_total,
-//     start_time_seconds}{worker}
+//     start_time_seconds, loop_age_seconds, spliced_bytes_total, cold_fds,
+//     local_errors_total}{worker}
 
 std::string label_value(std::string_view v) {
     std::string out;
@@ -475,6 +490,8 @@ std::string format_prometheus(const Snapshot& snap) {
     p.sample({}, fixed_div(snap.start_unix_ms, 1000, 3));
     p.family("easyproxy_generation", "gauge", "Worker generation; it grows by one at each reload.");
     p.sample({}, num(snap.generation));
+    p.family("easyproxy_watchdog_kills_total", "counter", "Workers killed because their event loop stopped turning.");
+    p.sample({}, num(snap.watchdog_kills));
 
     // Services
     struct ServiceMetric {
@@ -493,6 +510,9 @@ std::string format_prometheus(const Snapshot& snap) {
          [](const ServiceStats& s) { return s.denied; }},
         {"easyproxy_service_no_server_total", "counter", "Client connections closed because no server was usable.",
          [](const ServiceStats& s) { return s.no_server; }},
+        {"easyproxy_service_local_errors_total", "counter",
+         "Client connections closed because the proxy itself ran short (descriptors, memory, local ports).",
+         [](const ServiceStats& s) { return s.local_errors; }},
         {"easyproxy_service_servers", "gauge", "Servers configured in the service.",
          [](const ServiceStats& s) { return uint64_t(s.servers); }},
         {"easyproxy_service_usable_servers", "gauge", "Servers that take new connections (up and ready).",
@@ -554,6 +574,15 @@ std::string format_prometheus(const Snapshot& snap) {
     for (const auto& w : snap.workers) p.sample({{"worker", num(w.slot)}}, num(w.accepted));
     p.family("easyproxy_worker_start_time_seconds", "gauge", "Start time of the worker since the Unix epoch.");
     for (const auto& w : snap.workers) p.sample({{"worker", num(w.slot)}}, fixed_div(w.started_unix_ms, 1000, 3));
+    p.family("easyproxy_worker_loop_age_seconds", "gauge", "Seconds since the worker's event loop last turned.");
+    for (const auto& w : snap.workers) p.sample({{"worker", num(w.slot)}}, fixed_div(w.loop_age_ms, 1000, 3));
+    p.family("easyproxy_worker_spliced_bytes_total", "counter", "Bytes the worker relayed with splice().");
+    for (const auto& w : snap.workers) p.sample({{"worker", num(w.slot)}}, num(w.bytes_spliced));
+    p.family("easyproxy_worker_cold_fds", "gauge", "Quiet descriptors parked in the poll() backend's cold set.");
+    for (const auto& w : snap.workers) p.sample({{"worker", num(w.slot)}}, num(w.cold_fds));
+    p.family("easyproxy_worker_local_errors_total", "counter",
+             "Accepts and server connections that failed for a shortage of the proxy's own.");
+    for (const auto& w : snap.workers) p.sample({{"worker", num(w.slot)}}, num(w.local_errors));
     return p.take();
 }
 

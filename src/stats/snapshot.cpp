@@ -246,6 +246,7 @@ Snapshot read_snapshot(const shm::Segment& seg, uint64_t now) {
     snap.master_pid = h.master_pid.load(std::memory_order_relaxed);
     snap.master_alive = process_alive(snap.master_pid);
     snap.heartbeat_age_ms = age(now, h.heartbeat_ms.load(std::memory_order_relaxed));
+    snap.watchdog_kills = h.watchdog_kills.load(std::memory_order_relaxed);
     snap.generation = h.generation.load(std::memory_order_relaxed);
     snap.start_unix_ms = h.start_unix_ms;
     snap.uptime_ms = age(now, h.start_unix_ms);
@@ -270,6 +271,7 @@ Snapshot read_snapshot(const shm::Segment& seg, uint64_t now) {
         s.active = slot.active.load(std::memory_order_relaxed);
         s.denied = slot.denied.load(std::memory_order_relaxed);
         s.no_server = slot.no_server.load(std::memory_order_relaxed);
+        s.local_errors = slot.local_errors.load(std::memory_order_relaxed);
         service_pos[i] = int32_t(snap.services.size());
         snap.services.push_back(std::move(s));
     }
@@ -347,6 +349,12 @@ Snapshot read_snapshot(const shm::Segment& seg, uint64_t now) {
         ws.accepted = slot.accepted.load(std::memory_order_relaxed);
         ws.started_unix_ms = slot.started_unix_ms.load(std::memory_order_relaxed);
         ws.uptime_ms = age(now, ws.started_unix_ms);
+        // Monotonic, like the stamp: the same clock in every process here.
+        const uint64_t beat = slot.heartbeat_ms.load(std::memory_order_relaxed);
+        ws.loop_age_ms = beat ? age(monotonic_ms(), beat) : 0;
+        ws.bytes_spliced = slot.bytes_spliced.load(std::memory_order_relaxed);
+        ws.cold_fds = slot.cold_fds.load(std::memory_order_relaxed);
+        ws.local_errors = slot.local_errors.load(std::memory_order_relaxed);
         snap.workers.push_back(ws);
 
         // Sessions of live workers only: a dead worker's slots may hold

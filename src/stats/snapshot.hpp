@@ -46,6 +46,7 @@ struct ServiceStats {
     uint64_t active = 0;
     uint64_t denied = 0;
     uint64_t no_server = 0;
+    uint64_t local_errors = 0;     // closed for a shortage of the proxy's own (fds, memory, ports)
     // sums over its servers
     uint64_t server_active = 0;
     uint64_t total = 0;
@@ -64,6 +65,10 @@ struct WorkerStats {
     uint64_t accepted = 0;
     uint64_t started_unix_ms = 0;
     uint64_t uptime_ms = 0;
+    uint64_t loop_age_ms = 0;      // since its event loop last turned (the watchdog's measure)
+    uint64_t bytes_spliced = 0;    // relayed with splice(), never copied to user space
+    uint64_t cold_fds = 0;         // poll() backend: quiet fds parked in the cold set
+    uint64_t local_errors = 0;
 };
 
 struct SessionStats {
@@ -81,6 +86,7 @@ struct Snapshot {
     int32_t master_pid = 0;
     bool master_alive = false;     // false: kill(pid, 0) said ESRCH, data is stale
     uint64_t heartbeat_age_ms = 0;
+    uint64_t watchdog_kills = 0;   // workers killed because their loop stopped turning
     uint64_t generation = 0;
     uint64_t start_unix_ms = 0;
     uint64_t uptime_ms = 0;

@@ -41,6 +41,9 @@ public:
     // Fills `out` with ready fds; returns their count, or -1 on EINTR.
     virtual int wait(int timeout_ms, const sigset_t* sigmask, std::vector<Event>& out) = 0;
     virtual size_t size() const = 0;
+    // Watched fds parked away from the hot set (the poll() backend's cold
+    // set); a backend without one has none.
+    virtual size_t cold() const { return 0; }
 };
 
 std::unique_ptr<Poller> make_poll_poller();

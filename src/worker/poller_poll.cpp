@@ -249,6 +249,7 @@ public:
     }
 
     size_t size() const override { return count_; }
+    size_t cold() const override { return count_ - (fds_.size() - 1); }  // slot 0 is the report pipe
 
 private:
     void to_hot(int fd, Entry& e) {

@@ -99,6 +99,8 @@ void fill(shm::Segment& seg) {
     services[0].denied.store(3);
     services[1].accepted.store(7);
     services[1].no_server.store(2);
+    services[1].local_errors.store(4);
+    h.watchdog_kills.store(1);
 
     servers[0].health.store(uint8_t(shm::Health::Up));
     servers[0].last_change_unix_ms.store(kNow - 192000);
@@ -127,6 +129,9 @@ void fill(shm::Segment& seg) {
     workers[0].started_unix_ms.store(kNow - 60000);
     workers[0].active.store(12);
     workers[0].accepted.store(1507);
+    workers[0].bytes_spliced.store(3 * 1048576);
+    workers[0].cold_fds.store(7);
+    workers[0].local_errors.store(4);
     workers[1].pid.store(4999);
     workers[1].state.store(uint32_t(shm::WorkerState::Draining));
     workers[1].generation.store(1);
@@ -176,9 +181,9 @@ TEST_GROUP(Format) {
 };
 
 TEST(Format, TableServices) {
-    STRCMP_EQUAL(R"~(SERVICE  MODE  BALANCE     SERVERS  ACTIVE  ACCEPTED  DENIED  NO SERVER  FAILED  RETRIES       IN      OUT
-web      tcp   roundrobin      1/3      12      1500       3          0       5        5  1.2 MiB  5.0 MiB
-db       tcp   leastconn       0/1       0         7       0          2       0        0    100 B    200 B
+    STRCMP_EQUAL(R"~(SERVICE  MODE  BALANCE     SERVERS  ACTIVE  ACCEPTED  DENIED  NO SERVER  LOCAL ERR  FAILED  RETRIES       IN      OUT
+web      tcp   roundrobin      1/3      12      1500       3          0          0       5        5  1.2 MiB  5.0 MiB
+db       tcp   leastconn       0/1       0         7       0          2          4       0        0    100 B    200 B
 )~",
                  stats::format(snap, stats::View::Services, stats::Format::Table, false).c_str());
 }
@@ -194,9 +199,9 @@ db       db,1    [2001:db8::1]:3306  maint  unchecked       1  -            0   
 }
 
 TEST(Format, TableWorkers) {
-    STRCMP_EQUAL(R"~(SLOT   PID  GEN  STATE     ACTIVE  ACCEPTED  UPTIME
-   0  5001    2  running       12      1507      1m
-   1  4999    1  draining       1        99      1h
+    STRCMP_EQUAL(R"~(SLOT   PID  GEN  STATE     ACTIVE  ACCEPTED  UPTIME    LOOP  SPLICED  COLD  LOCAL ERR
+   0  5001    2  running       12      1507      1m  0s ago  3.0 MiB     7          4
+   1  4999    1  draining       1        99      1h  0s ago      0 B     0          0
 )~",
                  stats::format(snap, stats::View::Workers, stats::Format::Table, false).c_str());
 }
@@ -210,9 +215,9 @@ TEST(Format, TableSessions) {
 }
 
 TEST(Format, CsvServices) {
-    STRCMP_EQUAL(R"~(# service,mode,balance,servers,servers_usable,active,accepted,denied,no_server,connections,failures,retries,bytes_in,bytes_out
-web,tcp,roundrobin,3,1,12,1500,3,0,1500,5,5,1258803,5244928
-db,tcp,leastconn,1,0,0,7,0,2,7,0,0,100,200
+    STRCMP_EQUAL(R"~(# service,mode,balance,servers,servers_usable,active,accepted,denied,no_server,connections,failures,retries,bytes_in,bytes_out,local_errors
+web,tcp,roundrobin,3,1,12,1500,3,0,1500,5,5,1258803,5244928,0
+db,tcp,leastconn,1,0,0,7,0,2,7,0,0,100,200,4
 )~",
                  stats::format(snap, stats::View::Services, stats::Format::Csv, false).c_str());
 }
@@ -228,9 +233,9 @@ db,"db,1",[2001:db8::1]:3306,maint,unchecked,maint,1,0,0,7,0,0,100,200,,,
 }
 
 TEST(Format, CsvWorkers) {
-    STRCMP_EQUAL(R"~(# slot,pid,generation,state,active,accepted,uptime_s
-0,5001,2,running,12,1507,60
-1,4999,1,draining,1,99,3600
+    STRCMP_EQUAL(R"~(# slot,pid,generation,state,active,accepted,uptime_s,loop_age_ms,bytes_spliced,cold_fds,local_errors
+0,5001,2,running,12,1507,60,0,3145728,7,4
+1,4999,1,draining,1,99,3600,0,0,0,0
 )~",
                  stats::format(snap, stats::View::Workers, stats::Format::Csv, false).c_str());
 }
@@ -245,10 +250,10 @@ TEST(Format, CsvSessions) {
 
 TEST(Format, JsonServices) {
     STRCMP_EQUAL(R"~({
-  "master": {"pid":2147483000,"alive":false,"generation":2,"start_unix_ms":1699996277000,"uptime_ms":3723000,"heartbeat_age_ms":250,"config_file":"/etc/easyproxy/easyproxy.conf"},
+  "master": {"pid":2147483000,"alive":false,"generation":2,"start_unix_ms":1699996277000,"uptime_ms":3723000,"heartbeat_age_ms":250,"watchdog_kills":1,"config_file":"/etc/easyproxy/easyproxy.conf"},
   "services": [
-    {"service":"web","mode":"tcp","balance":"roundrobin","servers":3,"servers_usable":1,"active":12,"accepted":1500,"denied":3,"no_server":0,"connections":1500,"failures":5,"retries":5,"bytes_in":1258803,"bytes_out":5244928},
-    {"service":"db","mode":"tcp","balance":"leastconn","servers":1,"servers_usable":0,"active":0,"accepted":7,"denied":0,"no_server":2,"connections":7,"failures":0,"retries":0,"bytes_in":100,"bytes_out":200}
+    {"service":"web","mode":"tcp","balance":"roundrobin","servers":3,"servers_usable":1,"active":12,"accepted":1500,"denied":3,"no_server":0,"local_errors":0,"connections":1500,"failures":5,"retries":5,"bytes_in":1258803,"bytes_out":5244928},
+    {"service":"db","mode":"tcp","balance":"leastconn","servers":1,"servers_usable":0,"active":0,"accepted":7,"denied":0,"no_server":2,"local_errors":4,"connections":7,"failures":0,"retries":0,"bytes_in":100,"bytes_out":200}
   ]
 }
 )~",
@@ -257,7 +262,7 @@ TEST(Format, JsonServices) {
 
 TEST(Format, JsonServers) {
     STRCMP_EQUAL(R"~({
-  "master": {"pid":2147483000,"alive":false,"generation":2,"start_unix_ms":1699996277000,"uptime_ms":3723000,"heartbeat_age_ms":250,"config_file":"/etc/easyproxy/easyproxy.conf"},
+  "master": {"pid":2147483000,"alive":false,"generation":2,"start_unix_ms":1699996277000,"uptime_ms":3723000,"heartbeat_age_ms":250,"watchdog_kills":1,"config_file":"/etc/easyproxy/easyproxy.conf"},
   "servers": [
     {"service":"web","server":"app1","address":"10.0.0.1:8080","admin":"ready","health":"up","passive_down":false,"state":"up","weight":5,"config_weight":5,"backup":false,"max_connections":0,"active":10,"total":1200,"failures":1,"retries":0,"bytes_in":1258291,"bytes_out":5242880,"last_check":"ok","last_check_us":350,"since_change_ms":192000},
     {"service":"web","server":"app2","address":"10.0.0.2:8080","admin":"drain","health":"up","passive_down":false,"state":"drain","weight":0,"config_weight":1,"backup":false,"max_connections":0,"active":2,"total":300,"failures":0,"retries":1,"bytes_in":512,"bytes_out":2048,"last_check":"ok","last_check_us":12000,"since_change_ms":5000},
@@ -271,10 +276,10 @@ TEST(Format, JsonServers) {
 
 TEST(Format, JsonWorkers) {
     STRCMP_EQUAL(R"~({
-  "master": {"pid":2147483000,"alive":false,"generation":2,"start_unix_ms":1699996277000,"uptime_ms":3723000,"heartbeat_age_ms":250,"config_file":"/etc/easyproxy/easyproxy.conf"},
+  "master": {"pid":2147483000,"alive":false,"generation":2,"start_unix_ms":1699996277000,"uptime_ms":3723000,"heartbeat_age_ms":250,"watchdog_kills":1,"config_file":"/etc/easyproxy/easyproxy.conf"},
   "workers": [
-    {"slot":0,"pid":5001,"generation":2,"state":"running","active":12,"accepted":1507,"started_unix_ms":1699999940000,"uptime_ms":60000},
-    {"slot":1,"pid":4999,"generation":1,"state":"draining","active":1,"accepted":99,"started_unix_ms":1699996400000,"uptime_ms":3600000}
+    {"slot":0,"pid":5001,"generation":2,"state":"running","active":12,"accepted":1507,"started_unix_ms":1699999940000,"uptime_ms":60000,"loop_age_ms":0,"bytes_spliced":3145728,"cold_fds":7,"local_errors":4},
+    {"slot":1,"pid":4999,"generation":1,"state":"draining","active":1,"accepted":99,"started_unix_ms":1699996400000,"uptime_ms":3600000,"loop_age_ms":0,"bytes_spliced":0,"cold_fds":0,"local_errors":0}
   ]
 }
 )~",
@@ -283,7 +288,7 @@ TEST(Format, JsonWorkers) {
 
 TEST(Format, JsonSessions) {
     STRCMP_EQUAL(R"~({
-  "master": {"pid":2147483000,"alive":false,"generation":2,"start_unix_ms":1699996277000,"uptime_ms":3723000,"heartbeat_age_ms":250,"config_file":"/etc/easyproxy/easyproxy.conf"},
+  "master": {"pid":2147483000,"alive":false,"generation":2,"start_unix_ms":1699996277000,"uptime_ms":3723000,"heartbeat_age_ms":250,"watchdog_kills":1,"config_file":"/etc/easyproxy/easyproxy.conf"},
   "sessions": [
     {"worker_pid":5001,"client":"192.0.2.7:51000","service":"web","server":"app1","age_ms":75000,"bytes_in":4096,"bytes_out":3145728},
     {"worker_pid":5001,"client":"[2001:db8::7]:40000","service":"db","server":null,"age_ms":500,"bytes_in":0,"bytes_out":0}
@@ -302,6 +307,9 @@ easyproxy_start_time_seconds 1699996277.000
 # HELP easyproxy_generation Worker generation; it grows by one at each reload.
 # TYPE easyproxy_generation gauge
 easyproxy_generation 2
+# HELP easyproxy_watchdog_kills_total Workers killed because their event loop stopped turning.
+# TYPE easyproxy_watchdog_kills_total counter
+easyproxy_watchdog_kills_total 1
 # HELP easyproxy_service_active_connections Client connections open now.
 # TYPE easyproxy_service_active_connections gauge
 easyproxy_service_active_connections{service="web"} 12
@@ -318,6 +326,10 @@ easyproxy_service_denied_connections_total{service="db"} 0
 # TYPE easyproxy_service_no_server_total counter
 easyproxy_service_no_server_total{service="web"} 0
 easyproxy_service_no_server_total{service="db"} 2
+# HELP easyproxy_service_local_errors_total Client connections closed because the proxy itself ran short (descriptors, memory, local ports).
+# TYPE easyproxy_service_local_errors_total counter
+easyproxy_service_local_errors_total{service="web"} 0
+easyproxy_service_local_errors_total{service="db"} 4
 # HELP easyproxy_service_servers Servers configured in the service.
 # TYPE easyproxy_service_servers gauge
 easyproxy_service_servers{service="web"} 3
@@ -414,16 +426,32 @@ easyproxy_worker_accepted_connections_total{worker="1"} 99
 # TYPE easyproxy_worker_start_time_seconds gauge
 easyproxy_worker_start_time_seconds{worker="0"} 1699999940.000
 easyproxy_worker_start_time_seconds{worker="1"} 1699996400.000
+# HELP easyproxy_worker_loop_age_seconds Seconds since the worker's event loop last turned.
+# TYPE easyproxy_worker_loop_age_seconds gauge
+easyproxy_worker_loop_age_seconds{worker="0"} 0.000
+easyproxy_worker_loop_age_seconds{worker="1"} 0.000
+# HELP easyproxy_worker_spliced_bytes_total Bytes the worker relayed with splice().
+# TYPE easyproxy_worker_spliced_bytes_total counter
+easyproxy_worker_spliced_bytes_total{worker="0"} 3145728
+easyproxy_worker_spliced_bytes_total{worker="1"} 0
+# HELP easyproxy_worker_cold_fds Quiet descriptors parked in the poll() backend's cold set.
+# TYPE easyproxy_worker_cold_fds gauge
+easyproxy_worker_cold_fds{worker="0"} 7
+easyproxy_worker_cold_fds{worker="1"} 0
+# HELP easyproxy_worker_local_errors_total Accepts and server connections that failed for a shortage of the proxy's own.
+# TYPE easyproxy_worker_local_errors_total counter
+easyproxy_worker_local_errors_total{worker="0"} 4
+easyproxy_worker_local_errors_total{worker="1"} 0
 )~",
                  stats::format(snap, stats::View::Servers, stats::Format::Prometheus, false).c_str());
 }
 
 TEST(Format, JsonAll) {
     STRCMP_EQUAL(R"~({
-  "master": {"pid":2147483000,"alive":false,"generation":2,"start_unix_ms":1699996277000,"uptime_ms":3723000,"heartbeat_age_ms":250,"config_file":"/etc/easyproxy/easyproxy.conf"},
+  "master": {"pid":2147483000,"alive":false,"generation":2,"start_unix_ms":1699996277000,"uptime_ms":3723000,"heartbeat_age_ms":250,"watchdog_kills":1,"config_file":"/etc/easyproxy/easyproxy.conf"},
   "services": [
-    {"service":"web","mode":"tcp","balance":"roundrobin","servers":3,"servers_usable":1,"active":12,"accepted":1500,"denied":3,"no_server":0,"connections":1500,"failures":5,"retries":5,"bytes_in":1258803,"bytes_out":5244928},
-    {"service":"db","mode":"tcp","balance":"leastconn","servers":1,"servers_usable":0,"active":0,"accepted":7,"denied":0,"no_server":2,"connections":7,"failures":0,"retries":0,"bytes_in":100,"bytes_out":200}
+    {"service":"web","mode":"tcp","balance":"roundrobin","servers":3,"servers_usable":1,"active":12,"accepted":1500,"denied":3,"no_server":0,"local_errors":0,"connections":1500,"failures":5,"retries":5,"bytes_in":1258803,"bytes_out":5244928},
+    {"service":"db","mode":"tcp","balance":"leastconn","servers":1,"servers_usable":0,"active":0,"accepted":7,"denied":0,"no_server":2,"local_errors":4,"connections":7,"failures":0,"retries":0,"bytes_in":100,"bytes_out":200}
   ],
   "servers": [
     {"service":"web","server":"app1","address":"10.0.0.1:8080","admin":"ready","health":"up","passive_down":false,"state":"up","weight":5,"config_weight":5,"backup":false,"max_connections":0,"active":10,"total":1200,"failures":1,"retries":0,"bytes_in":1258291,"bytes_out":5242880,"last_check":"ok","last_check_us":350,"since_change_ms":192000},
@@ -432,8 +460,8 @@ TEST(Format, JsonAll) {
     {"service":"db","server":"db,1","address":"[2001:db8::1]:3306","admin":"maint","health":"unchecked","passive_down":false,"state":"maint","weight":1,"config_weight":1,"backup":false,"max_connections":0,"active":0,"total":7,"failures":0,"retries":0,"bytes_in":100,"bytes_out":200,"last_check":null,"last_check_us":null,"since_change_ms":null}
   ],
   "workers": [
-    {"slot":0,"pid":5001,"generation":2,"state":"running","active":12,"accepted":1507,"started_unix_ms":1699999940000,"uptime_ms":60000},
-    {"slot":1,"pid":4999,"generation":1,"state":"draining","active":1,"accepted":99,"started_unix_ms":1699996400000,"uptime_ms":3600000}
+    {"slot":0,"pid":5001,"generation":2,"state":"running","active":12,"accepted":1507,"started_unix_ms":1699999940000,"uptime_ms":60000,"loop_age_ms":0,"bytes_spliced":3145728,"cold_fds":7,"local_errors":4},
+    {"slot":1,"pid":4999,"generation":1,"state":"draining","active":1,"accepted":99,"started_unix_ms":1699996400000,"uptime_ms":3600000,"loop_age_ms":0,"bytes_spliced":0,"cold_fds":0,"local_errors":0}
   ]
 }
 )~",
