@@ -85,6 +85,7 @@ struct Global {
     std::string state_file = LOCALSTATEDIR "/lib/easyproxy/server-state";
     int max_connections = 20000;  // per worker
     uint64_t shutdown_timeout_ms = 30000;
+    uint64_t watchdog_timeout_ms = 5000;  // a worker whose loop stalls this long is killed; 0: off
     Poller poller = Poller::Auto;
     Log log;
     Stats stats;

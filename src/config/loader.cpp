@@ -27,6 +27,7 @@ using libconfig::Setting;
 // poll() takes an int of milliseconds; 576h (24 days) stays below INT_MAX.
 constexpr uint64_t kMaxDurationMs = 576ull * 60 * 60 * 1000;
 constexpr const char* kMaxDurationText = "576h";
+constexpr uint64_t kMinWatchdogMs = 2000;
 
 template <typename E>
 struct EnumName {
@@ -428,7 +429,7 @@ public:
 private:
     void read_global(Reader& r, Global& g) {
         r.check_unknown_keys({"workers", "user", "group", "run_dir", "state_file", "max_connections",
-                              "shutdown_timeout", "poller", "log", "stats"});
+                              "shutdown_timeout", "watchdog_timeout", "poller", "log", "stats"});
         r.get_int("workers", g.workers, 0, 64);
         r.get_nonempty_string("user", g.user);
         r.get_nonempty_string("group", g.group);
@@ -436,6 +437,11 @@ private:
         r.get_absolute_path("state_file", g.state_file);
         r.get_int("max_connections", g.max_connections, 1, 1000000);
         r.get_duration("shutdown_timeout", g.shutdown_timeout_ms, 0);
+        // An idle worker loop wakes once a second: a shorter watchdog would
+        // kill healthy workers. 0 turns it off.
+        if (r.get_duration("watchdog_timeout", g.watchdog_timeout_ms, 0) && g.watchdog_timeout_ms > 0 &&
+            g.watchdog_timeout_ms < kMinWatchdogMs)
+            r.error_at("watchdog_timeout", "must be 0 (off) or at least " + std::to_string(kMinWatchdogMs) + " ms");
         r.get_enum("poller", g.poller, kPollers);
         r.with_group("log", [&](Reader& log) {
             log.check_unknown_keys({"level", "target", "access_log"});

@@ -408,7 +408,9 @@ void HealthChecker::Impl::follow_admin(Target& t, uint64_t now_ms) {
 
 // Services without an active check: a passive "down" mark ends when
 // fail_timeout has passed since the failures began; the next connection
-// then probes the server (as nginx does).
+// then probes the server (as nginx does). Until a connect succeeds the server
+// is on probation: its fail count stays at max_fails, so one more failure
+// within fail_timeout marks it down again at once, not max_fails of them.
 void HealthChecker::Impl::passive_scan(uint64_t now_ms) {
     for (Target& t : targets) {
         if (t.check) continue;
@@ -416,7 +418,8 @@ void HealthChecker::Impl::passive_scan(uint64_t now_ms) {
         if (!s.passive_down.load(std::memory_order_relaxed)) continue;
         const uint64_t start = s.fail_window_start_ms.load(std::memory_order_relaxed);
         if (now_ms < start + t.passive->fail_timeout_ms) continue;
-        s.recent_fails.store(0, std::memory_order_relaxed);
+        s.fail_window_start_ms.store(now_ms, std::memory_order_relaxed);
+        s.recent_fails.store(uint32_t(t.passive->max_fails), std::memory_order_relaxed);
         s.passive_down.store(0, std::memory_order_relaxed);
         s.last_change_unix_ms.store(wall_ms(), std::memory_order_relaxed);
         LOG_NOTICE("%s is UP (probing: fail_timeout %llu ms passed since its failures)", t.label.c_str(),

@@ -19,6 +19,14 @@ bool Listeners::bind_all(const config::Config& cfg, uint32_t sets, std::vector<s
     for (uint32_t si = 0; si < cfg.services.size(); ++si) {
         for (const net::Address& addr : cfg.services[si].listen) {
             const bool shared = addr.family() == AF_UNIX;
+            // Only our own workers and generations share a port: an address
+            // we do not hold yet must be free.
+            const bool ours = previous && std::any_of(previous->sockets_.begin(), previous->sockets_.end(),
+                                                      [&](const Socket& s) { return s.address == addr; });
+            if (std::string error; !ours && net::listener_exists(addr, error)) {
+                errors.push_back("service " + cfg.services[si].name + ": " + error);
+                continue;
+            }
             for (uint32_t set = 0; set < (shared ? 1 : sets); ++set) {
                 const uint32_t want_set = shared ? kShared : set;
                 if (previous) {

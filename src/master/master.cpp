@@ -129,6 +129,7 @@ struct WorkerProc {
     uint64_t started_ms = 0;
     uint64_t backoff_ms = 0;
     uint64_t respawn_at = 0; // when pid == 0: monotonic time to respawn
+    bool hung = false;       // killed by the watchdog, not reaped yet
 };
 
 class Master final : public ControlActions {
@@ -153,6 +154,7 @@ private:
     void reap_children();
     void undo_worker_counts(uint32_t slot);
     void respawn_due();
+    void watchdog();
     void stop_workers(int sig);
     bool wait_workers_gone(uint64_t deadline_ms);
     uint32_t free_worker_slot() const;
@@ -301,6 +303,10 @@ bool Master::spawn(WorkerProc& w) {
     ws.active.store(0);
     ws.accepted.store(0);
     ws.started_unix_ms.store(wall_ms());
+    ws.heartbeat_ms.store(monotonic_ms());  // the watchdog's clock starts at the fork
+    ws.bytes_spliced.store(0);
+    ws.cold_fds.store(0);
+    ws.local_errors.store(0);
     ws.listener_set = w.set;
     ws.state.store(uint32_t(shm::WorkerState::Running));
     const pid_t master_pid = getpid();
@@ -317,6 +323,7 @@ bool Master::spawn(WorkerProc& w) {
     }
     ws.pid.store(pid);
     w.pid = pid;
+    w.hung = false;
     w.started_ms = monotonic_ms();
     LOG_INFO("worker %u started (pid %d, generation %llu)", w.set, int(pid), (unsigned long long)w.generation);
     return true;
@@ -427,6 +434,27 @@ void Master::respawn_due() {
     const uint64_t now = monotonic_ms();
     for (WorkerProc& w : workers_)
         if (w.pid == 0 && w.generation == generation_ && now >= w.respawn_at) spawn(w);
+}
+
+// A worker whose loop stopped turning (stopped by a signal, stuck in a call,
+// deadlocked) still owns its SO_REUSEPORT accept queue, and the kernel keeps
+// giving it a share of the new clients. Its loop stamps a heartbeat on every
+// turn, busy or idle; one that has not moved for watchdog_timeout is killed,
+// and its replacement takes over the same queue, clients waiting in it included.
+void Master::watchdog() {
+    const uint64_t limit = cfg_.global.watchdog_timeout_ms;
+    if (limit == 0) return;
+    const uint64_t now = monotonic_ms();
+    for (WorkerProc& w : workers_) {
+        if (w.pid <= 0 || w.hung) continue;
+        const uint64_t beat = segment_.workers()[w.slot].heartbeat_ms.load(std::memory_order_relaxed);
+        if (now < beat + limit) continue;
+        LOG_ERROR("worker %u (pid %d) has not run its event loop for %llu ms (watchdog_timeout %llu ms); killing it",
+                  w.set, int(w.pid), (unsigned long long)(now - beat), (unsigned long long)limit);
+        ::kill(w.pid, SIGKILL);
+        w.hung = true;
+        segment_.header().watchdog_kills.fetch_add(1, std::memory_order_relaxed);
+    }
 }
 
 void Master::stop_workers(int sig) {
@@ -711,6 +739,7 @@ int Master::run() {
             stop_workers(SIGUSR1);  // workers reopen the access log
         }
         respawn_due();
+        watchdog();
         segment_.header().heartbeat_ms.store(wall_ms(), std::memory_order_relaxed);
     }
 

@@ -44,6 +44,25 @@ UniqueFd listen_on(const Address& addr, bool reuseport, int backlog, std::string
     return fd;
 }
 
+bool listener_exists(const Address& addr, std::string& error) {
+    if (addr.family() == AF_UNIX) return false;
+    // A probe bound without SO_REUSEPORT conflicts with any listening socket
+    // on the address (SO_REUSEADDR only lets it share with non-listening
+    // ones, such as TIME_WAIT or accepted connections).
+    UniqueFd probe(::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!probe) return false;  // the real bind will say what is wrong
+    int one = 1;
+    ::setsockopt(probe.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (addr.family() == AF_INET6) ::setsockopt(probe.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (addr.port() == 0 || ::bind(probe.get(), addr.sa(), addr.length) == 0 || errno != EADDRINUSE) return false;
+    error = "listen " + format_address(addr) + ": address already in use by another process";
+    return true;
+}
+
+bool is_local_error(int err) {
+    return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM || err == EADDRNOTAVAIL;
+}
+
 UniqueFd connect_nonblocking(const Address& addr, bool& in_progress, int& err) {
     in_progress = false;
     err = 0;

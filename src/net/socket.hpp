@@ -15,6 +15,17 @@ namespace ep::net {
 // UniqueFd and sets `error` ("bind 127.0.0.1:80: Permission denied").
 UniqueFd listen_on(const Address& addr, bool reuseport, int backlog, std::string& error);
 
+// Whether some other socket already listens on the TCP address `addr`. With
+// SO_REUSEPORT a second process of the same user could otherwise join that
+// listener's group silently and take part of its clients, so this is asked
+// before our own first socket for an address is bound. Fills `error`
+// ("127.0.0.1:80 is already in use by another process") when it returns true.
+bool listener_exists(const Address& addr, std::string& error);
+
+// Errors that are the proxy's own shortage (descriptors, memory, buffers,
+// local ports), not a fault of the peer it was trying to reach.
+bool is_local_error(int err);
+
 // Starts a non-blocking connect. Returns the socket, with `in_progress` set
 // when the connect has not completed yet; an empty fd and errno on failure.
 UniqueFd connect_nonblocking(const Address& addr, bool& in_progress, int& err);

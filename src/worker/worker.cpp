@@ -86,6 +86,8 @@ private:
     void on_connect_result(Connection& c, int err);
     int32_t pick_server(Connection& c);
     void connect_failed(Connection& c, int err, bool timeout);
+    void local_failure(Connection& c, int err);
+    void pause_accepting();
     void begin_relay(Connection& c);
     bool pump(Connection& c, Flow& f, int from, int to, bool upstream);
     bool pump_spliced(Connection& c, Flow& f, int from, int to, bool upstream);
@@ -128,6 +130,7 @@ private:
     uint64_t now_ = 0;
     uint64_t next_housekeeping_ = 0;
     uint64_t accept_paused_until_ = 0;
+    uint64_t next_local_error_log_ = 0;
     uint64_t graceful_deadline_ = 0;
     bool accepting_ = false;
     bool draining_ = false;
@@ -185,6 +188,7 @@ int Worker::run() {
 
     open_access_log();
     now_ = monotonic_ms();
+    slot_.heartbeat_ms.store(now_, std::memory_order_relaxed);
     set_accepting(true);
     std::vector<Event> events;
     while (!g_stop) {
@@ -201,6 +205,9 @@ int Worker::run() {
             timeout = int(std::min<uint64_t>(uint64_t(timeout), c->deadline_ms > now_ ? c->deadline_ms - now_ : 0));
         poller_->wait(timeout, &during_wait, events);
         now_ = monotonic_ms();
+        // Proof of life for the master's watchdog: every turn of the loop,
+        // idle (at least once a second) or busy.
+        slot_.heartbeat_ms.store(now_, std::memory_order_relaxed);
         for (const Event& e : events) e.target->on_io(e.fd, e.events);
         reap_closed();
         check_connect_deadlines();
@@ -241,11 +248,12 @@ void Worker::accept_from(Listener& l) {
         peer.length = sizeof peer.storage;
         int fd = ::accept4(l.fd, peer.sa(), &peer.length, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            if (net::is_local_error(errno)) {
                 LOG_WARN("accept: %s; pausing accepts for %llu ms", std::strerror(errno),
                          (unsigned long long)kAcceptPauseMs);
-                set_accepting(false);
-                accept_paused_until_ = now_ + kAcceptPauseMs;
+                slot_.local_errors.fetch_add(1, std::memory_order_relaxed);
+                svc.slot->local_errors.fetch_add(1, std::memory_order_relaxed);
+                pause_accepting();
             }
             return;  // EAGAIN, or the client already left (ECONNABORTED)
         }
@@ -348,6 +356,10 @@ void Worker::start_connect(Connection& c) {
         bool in_progress = false;
         int err = 0;
         c.server = net::connect_nonblocking(svc.config->servers[size_t(index)].address, in_progress, err);
+        if (!c.server && net::is_local_error(err)) {
+            local_failure(c, err);
+            return;
+        }
         if (!c.server) {
             connect_failed(c, err, false);
             if (c.phase == Phase::Closed) return;
@@ -408,6 +420,32 @@ void Worker::check_connect_deadlines() {
     }
 }
 
+// The proxy itself ran short (descriptors, buffers, local ports): the server
+// did nothing wrong, so nothing is counted against it, and another server
+// would fail the same way. The client is closed ("RC": a resource of the
+// proxy, at connect) and accepting pauses briefly so the shortage can clear
+// while new clients wait in the listen queue.
+void Worker::local_failure(Connection& c, int err) {
+    ServiceRuntime& svc = services_[c.service];
+    svc.servers[size_t(c.server_index)]->active.fetch_sub(1, std::memory_order_relaxed);
+    session_set_server(c, -1);
+    slot_.local_errors.fetch_add(1, std::memory_order_relaxed);
+    svc.slot->local_errors.fetch_add(1, std::memory_order_relaxed);
+    if (now_ >= next_local_error_log_) {  // at most one line a second, however many clients
+        next_local_error_log_ = now_ + 1000;
+        LOG_WARN("%s/%s: cannot open a connection: %s (a local shortage of the proxy, not counted against the "
+                 "server)", svc.config->name.c_str(), svc.servers[size_t(c.server_index)]->name,
+                 std::strerror(err));
+    }
+    if (err == EMFILE || err == ENFILE) pause_accepting();
+    close_connection(c, "RC");
+}
+
+void Worker::pause_accepting() {
+    set_accepting(false);
+    accept_paused_until_ = now_ + kAcceptPauseMs;
+}
+
 // Counts the failure on the server (passive health) and decides whether the
 // caller should try another server.
 void Worker::connect_failed(Connection& c, int err, bool timeout) {
@@ -449,6 +487,11 @@ void Worker::begin_relay(Connection& c) {
     ServiceRuntime& svc = services_[c.service];
     shm::ServerSlot& s = *svc.servers[size_t(c.server_index)];
     s.total.fetch_add(1, std::memory_order_relaxed);
+    // A connect that succeeds ends a probation (checker.cpp, passive_scan):
+    // the server proved it is back.
+    if (svc.config->passive.max_fails > 0 &&
+        s.recent_fails.load(std::memory_order_relaxed) >= uint32_t(svc.config->passive.max_fails))
+        s.recent_fails.store(0, std::memory_order_relaxed);
     c.phase = Phase::Relaying;
     c.connected_ms = c.last_active_ms = now_;
     poller_->add(c.client.get(), kRead, &c);
@@ -574,6 +617,7 @@ bool Worker::pump_spliced(Connection& c, Flow& f, int from, int to, bool upstrea
     if (n > 0) {
         c.last_active_ms = now_;
         count_bytes(c, upstream, size_t(n));
+        slot_.bytes_spliced.fetch_add(uint64_t(n), std::memory_order_relaxed);
         f.piped += uint32_t(n);
         return flush(c, f, to);
     }
@@ -717,6 +761,7 @@ void Worker::reap_closed() {
 
 void Worker::housekeeping() {
     next_housekeeping_ = now_ + kHousekeepingMs;
+    slot_.cold_fds.store(poller_->cold(), std::memory_order_relaxed);
     if (accept_paused_until_ && now_ >= accept_paused_until_) {
         accept_paused_until_ = 0;
         if (conns_.size() < size_t(cfg_.global.max_connections)) set_accepting(true);

@@ -207,6 +207,14 @@ TEST(ConfigGlobal, ShutdownTimeoutTooLong) {
                  global_with("shutdown_timeout = \"1000h\";"));
 }
 
+// An idle worker loop turns once a second: a shorter watchdog would kill it.
+TEST(ConfigGlobal, WatchdogTimeoutZeroOrAtLeastTwoSeconds) {
+    CHECK_ERRORS("bad.conf:2: global.watchdog_timeout: must be 0 (off) or at least 2000 ms",
+                 global_with("watchdog_timeout = \"1500ms\";"));
+    CHECK_EQUAL(0, loaded(global_with("watchdog_timeout = 0;")).global.watchdog_timeout_ms);
+    CHECK_EQUAL(2000, loaded(global_with("watchdog_timeout = \"2s\";")).global.watchdog_timeout_ms);
+}
+
 TEST(ConfigGlobal, UnknownPoller) {
     CHECK_ERRORS("bad.conf:2: global.poller: must be one of auto, poll, epoll (got \"kqueue\")",
                  global_with("poller = \"kqueue\";"));
