@@ -18,7 +18,6 @@ import signal
 import subprocess
 import sys
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -26,6 +25,7 @@ from harness import fetch_name, wait_until  # noqa: E402
 
 EXAMPLES = os.path.join(harness.TOP_SRCDIR, "conf", "examples", "keepalived")
 KEEPALIVED = shutil.which("keepalived") or "/usr/sbin/keepalived"
+IP = shutil.which("ip") or "/usr/sbin/ip"   # iproute2
 VIP = "192.0.2.100"                      # the address in the example configs
 PORT = 8080
 LB_ADDRS = {"lb1": "192.0.2.1", "lb2": "192.0.2.2"}
@@ -39,7 +39,7 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 
 def ip(*args, check=True):
-    r = subprocess.run(["ip"] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    r = subprocess.run([IP] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        text=True, timeout=10)
     if check and r.returncode != 0:
         raise AssertionError("ip %s: %s" % (" ".join(args), r.stderr.strip()))
@@ -199,7 +199,7 @@ class VrrpPairTest(harness.ProxyTestCase):
     # ---- the processes --------------------------------------------------------
 
     def server(self, name, addr):
-        argv = ["ip", "netns", "exec", self.ns["srv"], sys.executable, "-u", harness.BACKEND,
+        argv = [IP, "netns", "exec", self.ns["srv"], sys.executable, "-u", harness.BACKEND,
                 "--listen", "%s:%d" % (addr, SERVER_PORT), "--mode", "name", "--name", name]
         p = harness.Process(argv, stderr_path=os.path.join(self.tmp, "server-%s.log" % name))
         self.procs.append(p)
@@ -209,7 +209,7 @@ class VrrpPairTest(harness.ProxyTestCase):
     def easyproxy(self, node):
         servers = [{"name": n, "address": "%s:%d" % (a, SERVER_PORT)} for n, a in SERVERS.items()]
         svc, _ = self.service(servers, name="web", balance="maglev", listen="%s:%d" % (VIP, PORT))
-        return self.proxy([svc], workers=2, prefix=("ip", "netns", "exec", self.ns[node]))
+        return self.proxy([svc], workers=2, prefix=(IP, "netns", "exec", self.ns[node]))
 
     def keepalived(self, node, run_dir):
         """keepalived in the foreground on the example config for `node`, with
@@ -233,11 +233,11 @@ class VrrpPairTest(harness.ProxyTestCase):
         # keepalived starts even on a config with mistakes, dropping what it
         # cannot use (the check, when script_user is unknown); --config-test
         # exits non-zero on them
-        check = subprocess.run(["ip", "netns", "exec", self.ns[node], KEEPALIVED, "--config-test",
+        check = subprocess.run([IP, "netns", "exec", self.ns[node], KEEPALIVED, "--config-test",
                                 "--use-file", conf], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, timeout=30)
         self.assertEqual(check.returncode, 0, "keepalived --config-test on %s.conf: %s" % (node, check.stdout))
-        argv = ["ip", "netns", "exec", self.ns[node], KEEPALIVED,
+        argv = [IP, "netns", "exec", self.ns[node], KEEPALIVED,
                 "--dont-fork", "--log-console", "--log-detail", "--no-syslog", "--vrrp",
                 "--use-file", conf, "--pid", os.path.join(d, "keepalived.pid"),
                 "--vrrp_pid", os.path.join(d, "vrrp.pid")]
