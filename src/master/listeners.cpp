@@ -61,6 +61,13 @@ std::vector<worker::ListenerRef> Listeners::for_set(uint32_t set) const {
     return out;
 }
 
+std::vector<int> Listeners::reuseport_groups() const {
+    std::vector<int> out;
+    for (const auto& s : sockets_)
+        if (s.set == 0) out.push_back(s.fd.get());
+    return out;
+}
+
 std::vector<int> Listeners::fds_of_set(uint32_t set) const {
     std::vector<int> out;
     for (const auto& s : sockets_)

@@ -26,6 +26,9 @@ public:
                   const Listeners* previous = nullptr);
     std::vector<worker::ListenerRef> for_set(uint32_t set) const;
     std::vector<int> fds_of_set(uint32_t set) const;
+    // One socket of each SO_REUSEPORT group (a TCP listen address): what a
+    // steering program is attached to, for the whole group.
+    std::vector<int> reuseport_groups() const;
     void close_all() { sockets_.clear(); }
 
 private:

@@ -34,6 +34,7 @@
 #include "master/listeners.hpp"
 #include "master/privileges.hpp"
 #include "master/stats_server.hpp"
+#include "master/steering.hpp"
 #include "shm/catalog.hpp"
 #include "shm/segment.hpp"
 #include "util/clock.hpp"
@@ -65,6 +66,11 @@ void on_signal(int sig) {
 
 constexpr int kMasterSignals[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1};
 constexpr uint64_t kTickMs = 1000;
+// With the watchdog on, the loop looks at the workers' heartbeats this often;
+// an idle worker stamps one twice a second, so one older than kStalledMs
+// means its loop is not turning: new clients are steered away from its queue.
+constexpr uint64_t kWatchdogTickMs = 250;
+constexpr uint64_t kStalledMs = 1000;
 constexpr uint64_t kFirstBackoffMs = 100;
 constexpr uint64_t kMaxBackoffMs = 10000;
 constexpr uint64_t kStableAfterMs = 2000;  // a worker that lived this long resets its backoff
@@ -155,6 +161,7 @@ private:
     void undo_worker_counts(uint32_t slot);
     void respawn_due();
     void watchdog();
+    void steer(const std::vector<bool>& stalled);
     void stop_workers(int sig);
     bool wait_workers_gone(uint64_t deadline_ms);
     uint32_t free_worker_slot() const;
@@ -175,6 +182,9 @@ private:
     shm::SlotMap slots_;
     uint64_t old_generations_deadline_ = 0;  // hard stop for draining generations
     std::vector<WorkerProc> workers_;
+    Steering steering_;
+    std::vector<bool> stalled_;  // by set: its worker's loop is not turning (logged once each way)
+    std::string steering_error_;
     UniqueFd pid_lock_;
     std::string pid_path_;
     std::string shm_path_;
@@ -441,20 +451,48 @@ void Master::respawn_due() {
 // giving it a share of the new clients. Its loop stamps a heartbeat on every
 // turn, busy or idle; one that has not moved for watchdog_timeout is killed,
 // and its replacement takes over the same queue, clients waiting in it included.
+//
+// Long before that, a heartbeat older than kStalledMs (or a worker waiting for
+// its respawn) takes the worker's set out of the SO_REUSEPORT choice, so new
+// clients stop queueing where nobody accepts (steering.hpp).
 void Master::watchdog() {
     const uint64_t limit = cfg_.global.watchdog_timeout_ms;
     if (limit == 0) return;
     const uint64_t now = monotonic_ms();
+    std::vector<bool> stalled(workers_count_, false);
     for (WorkerProc& w : workers_) {
-        if (w.pid <= 0 || w.hung) continue;
+        const bool current = w.generation == generation_ && w.set < stalled.size();
+        if (w.pid <= 0) {
+            if (current) stalled[w.set] = true;
+            continue;
+        }
         const uint64_t beat = segment_.workers()[w.slot].heartbeat_ms.load(std::memory_order_relaxed);
-        if (now < beat + limit) continue;
+        if (current && now >= beat + kStalledMs) stalled[w.set] = true;
+        if (w.hung || now < beat + limit) continue;
         LOG_ERROR("worker %u (pid %d) has not run its event loop for %llu ms (watchdog_timeout %llu ms); killing it",
                   w.set, int(w.pid), (unsigned long long)(now - beat), (unsigned long long)limit);
         ::kill(w.pid, SIGKILL);
         w.hung = true;
         segment_.header().watchdog_kills.fetch_add(1, std::memory_order_relaxed);
     }
+    steer(stalled);
+}
+
+void Master::steer(const std::vector<bool>& stalled) {
+    stalled_.resize(stalled.size(), false);
+    for (uint32_t set = 0; set < stalled.size(); ++set) {
+        if (stalled[set] == stalled_[set]) continue;
+        stalled_[set] = stalled[set];
+        if (stalled[set])
+            LOG_WARN("worker %u is not running its event loop; new connections go to the other workers until it "
+                     "does", set);
+        else
+            LOG_NOTICE("worker %u is running its event loop again; new connections go to every worker", set);
+    }
+    std::string error;
+    if (!steering_.apply(listeners_.reuseport_groups(), stalled, error) && error != steering_error_)
+        LOG_WARN("cannot steer new connections away from a stalled worker: %s", error.c_str());
+    steering_error_ = error;  // said once, not at every tick
 }
 
 void Master::stop_workers(int sig) {
@@ -578,6 +616,7 @@ control::Answer Master::reload() {
     cfg_ = std::move(next);
     slots_ = std::move(next_slots);
     listeners_ = std::move(next_listeners);
+    steering_.forget();  // new groups, or groups shared with the old ones: set them again
     workers_count_ = count;
     old_generations_deadline_ = monotonic_ms() + cfg_.global.shutdown_timeout_ms + 1000;
     log::set_level(to_log_level(cfg_.global.log.level));
@@ -640,7 +679,7 @@ bool Master::start_services() {
 
 void Master::loop_once() {
     const uint64_t now = monotonic_ms();
-    uint64_t timeout = kTickMs;
+    uint64_t timeout = cfg_.global.watchdog_timeout_ms ? kWatchdogTickMs : kTickMs;
     for (const WorkerProc& w : workers_)
         if (w.pid == 0) timeout = std::min(timeout, w.respawn_at > now ? w.respawn_at - now : 0);
     pollfds_.clear();

@@ -145,6 +145,30 @@ class WatchdogTest(harness.ProxyTestCase):
         self.assertEqual(epstat_json(p, "workers")["master"]["watchdog_kills"], 1)
         self.assertEqual([try_fetch(addr, 2) for _ in range(8)], ["a"] * 8)
 
+    def test_new_connections_avoid_a_stalled_worker_long_before_the_watchdog(self):
+        a = self.backend("a")
+        svc, addr = self.service([a])
+        p = self.proxy([svc], workers=2, watchdog_timeout="10s")
+        victim = p.worker_pids()[0]
+        victim_set = next(w["slot"] for w in epstat_json(p, "workers")["workers"] if w["pid"] == victim)
+        os.kill(victim, signal.SIGSTOP)
+        try:
+            wait_until(lambda: "worker %d is not running its event loop; new connections go to the other workers"
+                       % victim_set in p.log(), 3, 0.05, "the master to notice the stall")
+            # Every new client is served at once by the other worker.
+            self.assertEqual([try_fetch(addr, 1) for _ in range(30)], ["a"] * 30)
+        finally:
+            if not pid_gone(victim):
+                os.kill(victim, signal.SIGCONT)
+        wait_until(lambda: "worker %d is running its event loop again" % victim_set in p.log(), 3, 0.05,
+                   "the master to see the worker turning again")
+        self.assertEqual(p.worker_pids()[0] if victim in p.worker_pids() else None, victim)  # not killed
+        before = {w["pid"]: w["accepted"] for w in epstat_json(p, "workers")["workers"]}
+        self.assertEqual([try_fetch(addr, 2) for _ in range(40)], ["a"] * 40)
+        after = {w["pid"]: w["accepted"] for w in epstat_json(p, "workers")["workers"]}
+        self.assertGreater(after[victim], before[victim], "the recovered worker gets new clients again")
+        self.assertEqual(epstat_json(p, "workers")["master"]["watchdog_kills"], 0)
+
     def test_busy_and_idle_workers_are_left_alone(self):
         b = self.backend("echo", mode="echo")
         svc, addr = self.service([b])
