@@ -200,7 +200,9 @@ int Worker::run() {
         if (draining_ && (conns_.empty() || now_ >= graceful_deadline_)) break;
 
         int timeout = int(kHousekeepingMs);
-        if (conns_.empty() && accept_paused_until_ == 0 && !draining_) timeout = 1000;
+        // Idle, the loop still turns twice a second: its heartbeat tells the
+        // master it is alive (a stale one steers new clients elsewhere).
+        if (conns_.empty() && accept_paused_until_ == 0 && !draining_) timeout = 500;
         for (Connection* c : connecting_)
             timeout = int(std::min<uint64_t>(uint64_t(timeout), c->deadline_ms > now_ ? c->deadline_ms - now_ : 0));
         poller_->wait(timeout, &during_wait, events);
