@@ -1,7 +1,8 @@
 // control_server.cpp: the control socket RUN_DIR/easyproxy.sock (protocol in
 // control/protocol.hpp). Non-blocking all the way: a slow, silent or hostile
 // client costs one small buffer and is cut off by size or idle time, never by
-// stalling the master loop. Admin changes go to shared memory and the state file.
+// stalling the master loop. Only whole lines run, each gets one answer, in
+// order. Admin changes go to shared memory and the state file.
 #include "master/control_server.hpp"
 
 #include <fcntl.h>
@@ -90,7 +91,9 @@ struct ControlServer::Impl {
     void identify(Client& c);
     bool in_group(const Client& c) const;
     void read_from(Client& c, uint64_t now_ms);
+    void log_lost_fragment(const Client& c, const char* how) const;
     void handle_lines(Client& c);
+    bool run_lines(Client& c);
     void flush(Client& c);
     std::string execute(Client& c, std::string_view line);
     std::string change_state(const Client& c, const control::Command& cmd);
@@ -170,13 +173,24 @@ void ControlServer::Impl::accept_clients() {
     }
 }
 
+// A fragment of a line that will never be completed is not run (it might
+// spell a shorter command than the one meant); the log says so.
+void ControlServer::Impl::log_lost_fragment(const Client& c, const char* how) const {
+    if (c.in.empty()) return;
+    LOG_WARN("control socket: uid %d (pid %d) %s: %s", int(c.peer.uid), int(c.peer.pid), how,
+             control::incomplete_line_error(c.in).c_str());
+}
+
 void ControlServer::Impl::read_from(Client& c, uint64_t now_ms) {
     char buf[4096];
     for (;;) {
         const ssize_t n = ::recv(c.fd.get(), buf, sizeof buf, 0);
         if (n < 0) {
             if (errno == EINTR) continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK) c.fd.reset();
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                log_lost_fragment(c, "lost its connection");
+                c.fd.reset();
+            }
             break;
         }
         if (n == 0) {
@@ -192,34 +206,43 @@ void ControlServer::Impl::read_from(Client& c, uint64_t now_ms) {
     if (c.fd) handle_lines(c);
 }
 
+// Lines already read have no wake-up of their own (their bytes left the
+// socket), so keep running them for as long as flushing makes room: when this
+// returns, either no whole line is waiting, or the output is full and POLLOUT
+// will bring us back.
 void ControlServer::Impl::handle_lines(Client& c) {
-    const std::string too_long =
-        control::err_answer("line too long (at most " + std::to_string(control::kMaxLineLength) + " bytes)");
-    while (!c.closing && !c.stop_after && c.out.size() < kMaxPendingOutput) {
-        size_t nl = c.in.find('\n');
-        if (nl == std::string::npos) {
-            // "\r\n" and "\n" endings both fit within the limit.
-            if (c.in.size() > control::kMaxLineLength + 1) {
-                c.out += too_long;
-                c.closing = true;
-                break;
-            }
-            if (!c.peer_done || c.in.empty()) break;
-            nl = c.in.size();  // a last line without its line break
-        }
-        std::string line = c.in.substr(0, nl);
-        c.in.erase(0, std::min(nl + 1, c.in.size()));
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (line.size() > control::kMaxLineLength) {
-            c.out += too_long;
+    while (c.fd) {
+        const bool ran = run_lines(c);
+        flush(c);
+        if (!ran || c.out.size() >= kMaxPendingOutput) break;
+    }
+}
+
+// Runs whole lines until the output is full; true if it took any input.
+bool ControlServer::Impl::run_lines(Client& c) {
+    const size_t before = c.in.size();
+    while (c.fd && !c.closing && !c.stop_after && c.out.size() < kMaxPendingOutput) {
+        const control::NextLine next = control::next_line(c.in, c.peer_done);
+        if (next.status == control::LineStatus::NeedMore) break;
+        if (next.status == control::LineStatus::TooLong) {
+            c.out += control::err_answer("line too long (at most " + std::to_string(control::kMaxLineLength) +
+                                         " bytes)");
             c.closing = true;
             break;
         }
+        if (next.status == control::LineStatus::Incomplete) {
+            log_lost_fragment(c, "ended its input");
+            c.out += control::err_answer(control::incomplete_line_error(next.line));
+            c.closing = true;
+            break;
+        }
+        const std::string line(next.line);
+        c.in.erase(0, next.consumed);
         c.out += execute(c, line);
     }
     if (c.peer_done && c.in.empty()) c.closing = true;
     if (c.closing) c.in.clear();
-    flush(c);
+    return c.in.size() != before;
 }
 
 void ControlServer::Impl::flush(Client& c) {
@@ -432,7 +455,7 @@ void ControlServer::process(std::span<const pollfd> fds) {
         if (rev & POLLOUT) {
             c.last_active_ms = now;
             m.flush(c);
-            if (c.fd && c.out.empty()) m.handle_lines(c);  // lines held back by a full output
+            if (c.fd && c.out.size() < kMaxPendingOutput) m.handle_lines(c);  // lines held back by a full output
         }
         if (c.fd && (rev & (POLLIN | POLLHUP | POLLERR))) {
             if (!c.closing && !c.peer_done) m.read_from(c, now);
