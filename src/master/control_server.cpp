@@ -1,13 +1,15 @@
 // control_server.cpp: the control socket RUN_DIR/easyproxy.sock (protocol in
 // control/protocol.hpp). Non-blocking all the way: a slow, silent or hostile
-// client costs one small buffer and is cut off by size or idle time, never by
-// stalling the master loop. Only whole lines run, each gets one answer, in
-// order. Admin changes go to shared memory and the state file.
+// client costs one small buffer and is cut off by size, idle time or a newer
+// client needing its slot, never by stalling the master loop. Only whole lines
+// run, each gets one answer, in order. Admin changes go to shared memory and
+// the state file.
 #include "master/control_server.hpp"
 
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -30,6 +32,11 @@ namespace ep::master {
 
 namespace {
 
+// When every slot is taken, a new client gets the slot of the one that has
+// waited longest with nothing in progress (silent clients first): so clients
+// that connect and say nothing, however many, never lock the operator's
+// epctl out. Only clients that all owe or await an answer make a newcomer
+// `busy`, and those are bounded by the idle limit.
 constexpr size_t kMaxClients = 32;
 constexpr uint64_t kIdleTimeoutMs = 10000;
 constexpr uint64_t kAcceptPauseMs = 100;     // after running out of descriptors
@@ -58,6 +65,7 @@ struct Client {
     std::string in;
     std::string out;
     uint64_t last_active_ms = 0;
+    bool said_anything = false;  // sent at least one byte
     bool peer_done = false;     // the client shut its sending side
     bool closing = false;       // close once `out` is flushed
     bool stop_after = false;    // run actions.stop() once the answer is flushed
@@ -88,6 +96,8 @@ struct ControlServer::Impl {
         : path(p), group(g), cfg(c), seg(s), actions(a) {}
 
     void accept_clients();
+    Client* idlest_client() const;
+    void make_room(Client& c, uint64_t now_ms);
     void identify(Client& c);
     bool in_group(const Client& c) const;
     void read_from(Client& c, uint64_t now_ms);
@@ -156,6 +166,9 @@ void ControlServer::Impl::accept_clients() {
             return;
         }
         if (clients.size() >= kMaxClients) {
+            if (Client* idle = idlest_client()) make_room(*idle, monotonic_ms());
+        }
+        if (clients.size() >= kMaxClients) {
             // Tell the client why before closing; the answer fits any socket buffer.
             const std::string busy =
                 control::err_answer("busy: " + std::to_string(kMaxClients) + " control clients already connected");
@@ -171,6 +184,34 @@ void ControlServer::Impl::accept_clients() {
         identify(*c);
         clients.push_back(std::move(c));
     }
+}
+
+// The client that can give up its slot: nothing unread in its socket, no
+// answer owed or queued, no stop pending. One that never said anything goes
+// first (likely a stuck or hostile connection), then the longest idle.
+Client* ControlServer::Impl::idlest_client() const {
+    Client* best = nullptr;
+    for (const auto& c : clients) {
+        if (!c->fd || c->closing || c->stop_after || !c->out.empty()) continue;
+        int unread = 0;
+        if (::ioctl(c->fd.get(), FIONREAD, &unread) != 0 || unread > 0) continue;
+        if (!best || (!c->said_anything && best->said_anything) ||
+            (c->said_anything == best->said_anything && c->last_active_ms < best->last_active_ms))
+            best = c.get();
+    }
+    return best;
+}
+
+void ControlServer::Impl::make_room(Client& c, uint64_t now_ms) {
+    const std::string idle_text = std::to_string((now_ms - c.last_active_ms) / 1000) + " s";
+    LOG_INFO("control socket: closed a client of uid %d (pid %d) %s for %s to make room for a new one",
+             int(c.peer.uid), int(c.peer.pid), c.said_anything ? "idle" : "silent", idle_text.c_str());
+    log_lost_fragment(c, "was closed to make room");
+    const std::string bye = control::err_answer("closed after " + idle_text + " idle to make room for another client (" +
+                                                std::to_string(kMaxClients) + " control clients connected)");
+    const ssize_t n = ::send(c.fd.get(), bye.data(), bye.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)n;  // best effort: the socket buffer is empty, so it fits
+    std::erase_if(clients, [&](const std::unique_ptr<Client>& x) { return x.get() == &c; });
 }
 
 // A fragment of a line that will never be completed is not run (it might
@@ -198,6 +239,7 @@ void ControlServer::Impl::read_from(Client& c, uint64_t now_ms) {
             break;
         }
         c.last_active_ms = now_ms;
+        c.said_anything = true;
         c.in.append(buf, size_t(n));
         // No need to buffer more than a line's worth ahead: handle_lines
         // works this off (or refuses an endless line) before we read again.
