@@ -172,6 +172,41 @@ bool parse_command(std::string_view line, Command& out, std::string& error) {
     return true;
 }
 
+NextLine next_line(std::string_view buffered, bool input_ended) {
+    NextLine next;
+    const size_t nl = buffered.find('\n');
+    std::string_view line = buffered.substr(0, nl);
+    if (nl != std::string_view::npos && !line.empty() && line.back() == '\r') line.remove_suffix(1);
+    // Without a line break yet, one byte more than the limit may still be
+    // the "\r" of a line that fits.
+    const size_t limit = nl == std::string_view::npos ? kMaxLineLength + 1 : kMaxLineLength;
+    if (line.size() > limit) {
+        next.status = LineStatus::TooLong;
+        return next;
+    }
+    if (nl != std::string_view::npos) {
+        next.status = LineStatus::Complete;
+        next.line = line;
+        next.consumed = nl + 1;
+    } else if (input_ended && !buffered.empty()) {
+        next.status = LineStatus::Incomplete;
+        next.line = buffered;
+        next.consumed = buffered.size();
+    }
+    return next;
+}
+
+std::string incomplete_line_error(std::string_view fragment) {
+    constexpr size_t kShown = 64;
+    std::string shown;
+    for (size_t i = 0; i < fragment.size() && i < kShown; ++i) {
+        const unsigned char c = static_cast<unsigned char>(fragment[i]);
+        shown += c >= 0x20 && c < 0x7f && c != '"' ? char(c) : '?';
+    }
+    if (fragment.size() > kShown) shown += "...";
+    return "incomplete line, not run: \"" + shown + "\" has no line break";
+}
+
 std::string to_line(const Command& cmd) {
     std::string line = verb_name(cmd.verb);
     switch (cmd.verb) {

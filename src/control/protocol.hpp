@@ -62,6 +62,32 @@ const char* verb_name(Verb v);
 //   weight must be between 0 and 256 (got 300); line too long; binary data; ...
 bool parse_command(std::string_view line, Command& out, std::string& error);
 
+// ---- splitting a client's input into lines ----------------------------------
+
+// Only a line ended by "\n" is a request. Input that stops in the middle of a
+// line (the client was cut off or died while sending "weight web/a 250")
+// must never run as the shorter command it happens to spell.
+enum class LineStatus {
+    Complete,    // `line` (without "\r\n" or "\n") is a request
+    NeedMore,    // no whole line yet (or nothing at all)
+    Incomplete,  // the input ended before the line break: `line` holds the fragment
+    TooLong,     // more than kMaxLineLength bytes before the line break
+};
+
+struct NextLine {
+    LineStatus status = LineStatus::NeedMore;
+    std::string_view line;  // a view into `buffered`
+    size_t consumed = 0;    // bytes of `buffered` to drop once `line` is used
+};
+
+// The first line of `buffered` (what was received and not yet taken);
+// `input_ended`: the client shut its sending side, nothing more will come.
+NextLine next_line(std::string_view buffered, bool input_ended);
+
+// The reason given for an incomplete line: names the fragment (printable
+// bytes only, shortened) and that it was not run.
+std::string incomplete_line_error(std::string_view fragment);
+
 // "SERVICE/SERVER" or "SERVICE/*"; false with the error above otherwise.
 bool parse_target(std::string_view word, Target& out, std::string& error);
 

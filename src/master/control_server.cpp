@@ -1,12 +1,15 @@
 // control_server.cpp: the control socket RUN_DIR/easyproxy.sock (protocol in
 // control/protocol.hpp). Non-blocking all the way: a slow, silent or hostile
-// client costs one small buffer and is cut off by size or idle time, never by
-// stalling the master loop. Admin changes go to shared memory and the state file.
+// client costs one small buffer and is cut off by size, idle time or a newer
+// client needing its slot, never by stalling the master loop. Only whole lines
+// run, each gets one answer, in order. Admin changes go to shared memory and
+// the state file.
 #include "master/control_server.hpp"
 
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -29,6 +32,11 @@ namespace ep::master {
 
 namespace {
 
+// When every slot is taken, a new client gets the slot of the one that has
+// waited longest with nothing in progress (silent clients first): so clients
+// that connect and say nothing, however many, never lock the operator's
+// epctl out. Only clients that all owe or await an answer make a newcomer
+// `busy`, and those are bounded by the idle limit.
 constexpr size_t kMaxClients = 32;
 constexpr uint64_t kIdleTimeoutMs = 10000;
 constexpr uint64_t kAcceptPauseMs = 100;     // after running out of descriptors
@@ -57,6 +65,7 @@ struct Client {
     std::string in;
     std::string out;
     uint64_t last_active_ms = 0;
+    bool said_anything = false;  // sent at least one byte
     bool peer_done = false;     // the client shut its sending side
     bool closing = false;       // close once `out` is flushed
     bool stop_after = false;    // run actions.stop() once the answer is flushed
@@ -87,10 +96,14 @@ struct ControlServer::Impl {
         : path(p), group(g), cfg(c), seg(s), actions(a) {}
 
     void accept_clients();
+    Client* idlest_client() const;
+    void make_room(Client& c, uint64_t now_ms);
     void identify(Client& c);
     bool in_group(const Client& c) const;
     void read_from(Client& c, uint64_t now_ms);
+    void log_lost_fragment(const Client& c, const char* how) const;
     void handle_lines(Client& c);
+    bool run_lines(Client& c);
     void flush(Client& c);
     std::string execute(Client& c, std::string_view line);
     std::string change_state(const Client& c, const control::Command& cmd);
@@ -153,6 +166,9 @@ void ControlServer::Impl::accept_clients() {
             return;
         }
         if (clients.size() >= kMaxClients) {
+            if (Client* idle = idlest_client()) make_room(*idle, monotonic_ms());
+        }
+        if (clients.size() >= kMaxClients) {
             // Tell the client why before closing; the answer fits any socket buffer.
             const std::string busy =
                 control::err_answer("busy: " + std::to_string(kMaxClients) + " control clients already connected");
@@ -170,13 +186,52 @@ void ControlServer::Impl::accept_clients() {
     }
 }
 
+// The client that can give up its slot: nothing unread in its socket, no
+// answer owed or queued, no stop pending. One that never said anything goes
+// first (likely a stuck or hostile connection), then the longest idle.
+Client* ControlServer::Impl::idlest_client() const {
+    Client* best = nullptr;
+    for (const auto& c : clients) {
+        if (!c->fd || c->closing || c->stop_after || !c->out.empty()) continue;
+        int unread = 0;
+        if (::ioctl(c->fd.get(), FIONREAD, &unread) != 0 || unread > 0) continue;
+        if (!best || (!c->said_anything && best->said_anything) ||
+            (c->said_anything == best->said_anything && c->last_active_ms < best->last_active_ms))
+            best = c.get();
+    }
+    return best;
+}
+
+void ControlServer::Impl::make_room(Client& c, uint64_t now_ms) {
+    const std::string idle_text = std::to_string((now_ms - c.last_active_ms) / 1000) + " s";
+    LOG_INFO("control socket: closed a client of uid %d (pid %d) %s for %s to make room for a new one",
+             int(c.peer.uid), int(c.peer.pid), c.said_anything ? "idle" : "silent", idle_text.c_str());
+    log_lost_fragment(c, "was closed to make room");
+    const std::string bye = control::err_answer("closed after " + idle_text + " idle to make room for another client (" +
+                                                std::to_string(kMaxClients) + " control clients connected)");
+    const ssize_t n = ::send(c.fd.get(), bye.data(), bye.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)n;  // best effort: the socket buffer is empty, so it fits
+    std::erase_if(clients, [&](const std::unique_ptr<Client>& x) { return x.get() == &c; });
+}
+
+// A fragment of a line that will never be completed is not run (it might
+// spell a shorter command than the one meant); the log says so.
+void ControlServer::Impl::log_lost_fragment(const Client& c, const char* how) const {
+    if (c.in.empty()) return;
+    LOG_WARN("control socket: uid %d (pid %d) %s: %s", int(c.peer.uid), int(c.peer.pid), how,
+             control::incomplete_line_error(c.in).c_str());
+}
+
 void ControlServer::Impl::read_from(Client& c, uint64_t now_ms) {
     char buf[4096];
     for (;;) {
         const ssize_t n = ::recv(c.fd.get(), buf, sizeof buf, 0);
         if (n < 0) {
             if (errno == EINTR) continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK) c.fd.reset();
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                log_lost_fragment(c, "lost its connection");
+                c.fd.reset();
+            }
             break;
         }
         if (n == 0) {
@@ -184,6 +239,7 @@ void ControlServer::Impl::read_from(Client& c, uint64_t now_ms) {
             break;
         }
         c.last_active_ms = now_ms;
+        c.said_anything = true;
         c.in.append(buf, size_t(n));
         // No need to buffer more than a line's worth ahead: handle_lines
         // works this off (or refuses an endless line) before we read again.
@@ -192,34 +248,43 @@ void ControlServer::Impl::read_from(Client& c, uint64_t now_ms) {
     if (c.fd) handle_lines(c);
 }
 
+// Lines already read have no wake-up of their own (their bytes left the
+// socket), so keep running them for as long as flushing makes room: when this
+// returns, either no whole line is waiting, or the output is full and POLLOUT
+// will bring us back.
 void ControlServer::Impl::handle_lines(Client& c) {
-    const std::string too_long =
-        control::err_answer("line too long (at most " + std::to_string(control::kMaxLineLength) + " bytes)");
-    while (!c.closing && !c.stop_after && c.out.size() < kMaxPendingOutput) {
-        size_t nl = c.in.find('\n');
-        if (nl == std::string::npos) {
-            // "\r\n" and "\n" endings both fit within the limit.
-            if (c.in.size() > control::kMaxLineLength + 1) {
-                c.out += too_long;
-                c.closing = true;
-                break;
-            }
-            if (!c.peer_done || c.in.empty()) break;
-            nl = c.in.size();  // a last line without its line break
-        }
-        std::string line = c.in.substr(0, nl);
-        c.in.erase(0, std::min(nl + 1, c.in.size()));
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (line.size() > control::kMaxLineLength) {
-            c.out += too_long;
+    while (c.fd) {
+        const bool ran = run_lines(c);
+        flush(c);
+        if (!ran || c.out.size() >= kMaxPendingOutput) break;
+    }
+}
+
+// Runs whole lines until the output is full; true if it took any input.
+bool ControlServer::Impl::run_lines(Client& c) {
+    const size_t before = c.in.size();
+    while (c.fd && !c.closing && !c.stop_after && c.out.size() < kMaxPendingOutput) {
+        const control::NextLine next = control::next_line(c.in, c.peer_done);
+        if (next.status == control::LineStatus::NeedMore) break;
+        if (next.status == control::LineStatus::TooLong) {
+            c.out += control::err_answer("line too long (at most " + std::to_string(control::kMaxLineLength) +
+                                         " bytes)");
             c.closing = true;
             break;
         }
+        if (next.status == control::LineStatus::Incomplete) {
+            log_lost_fragment(c, "ended its input");
+            c.out += control::err_answer(control::incomplete_line_error(next.line));
+            c.closing = true;
+            break;
+        }
+        const std::string line(next.line);
+        c.in.erase(0, next.consumed);
         c.out += execute(c, line);
     }
     if (c.peer_done && c.in.empty()) c.closing = true;
     if (c.closing) c.in.clear();
-    flush(c);
+    return c.in.size() != before;
 }
 
 void ControlServer::Impl::flush(Client& c) {
@@ -432,7 +497,7 @@ void ControlServer::process(std::span<const pollfd> fds) {
         if (rev & POLLOUT) {
             c.last_active_ms = now;
             m.flush(c);
-            if (c.fd && c.out.empty()) m.handle_lines(c);  // lines held back by a full output
+            if (c.fd && c.out.size() < kMaxPendingOutput) m.handle_lines(c);  // lines held back by a full output
         }
         if (c.fd && (rev & (POLLIN | POLLHUP | POLLERR))) {
             if (!c.closing && !c.peer_done) m.read_from(c, now);

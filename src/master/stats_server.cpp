@@ -1,7 +1,8 @@
 // stats_server.cpp: the stats endpoint (global.stats.listen): a small HTTP/1.1
 // server run by the master's poll() loop. One request per connection, every
 // socket non-blocking, every client bounded in bytes and time, so a slow or
-// hostile peer costs one buffer and a few seconds, never a stalled master.
+// hostile peer costs one buffer and a few seconds, never a stalled master,
+// and slow peers give up their slots to newcomers before a real request waits.
 #include "master/stats_server.hpp"
 
 #include <arpa/inet.h>
@@ -32,8 +33,17 @@ namespace ep::master {
 
 namespace {
 
+// When every slot is taken, a newcomer takes the slot of the oldest client
+// still sending its request head (slowloris: many connections each trickling
+// half a head); a client whose request is whole is never closed for it. When
+// no slot can be freed, the newcomer is told 503. (A scraper's head follows
+// its connect at once, so it is read long before 63 newer clients push it
+// to the front; only a connect flood, not slow clients, can close it unread.)
 constexpr size_t kMaxClients = 64;
-constexpr uint64_t kRequestDeadlineMs = 5000;  // from accept to a whole request head
+// From accept to a whole request head. A scraper or browser sends its head
+// right after connecting, so this only bounds how long a trickling client
+// holds its slot when nobody needs it.
+constexpr uint64_t kRequestDeadlineMs = 2000;
 constexpr uint64_t kWriteDeadlineMs = 10000;   // to take the whole answer
 constexpr uint64_t kLingerMs = 2000;           // see Phase::Lingering
 constexpr int kAcceptsPerWakeup = 64;      // a connect flood must not starve the loop
@@ -177,6 +187,7 @@ struct StatsServer::Impl {
 
     void expire(uint64_t now_ms);
     void accept_clients(uint64_t now_ms);
+    bool make_room(uint64_t now_ms);
     void read_from(Client& c, uint64_t now_ms);
     void answer(Client& c, uint64_t now_ms);
     void flush(Client& c, uint64_t now_ms);
@@ -212,7 +223,7 @@ void StatsServer::Impl::accept_clients(uint64_t now_ms) {
             return;
         }
         const std::string peer_text = net::format_address(peer);
-        if (clients.size() >= kMaxClients) {
+        if (clients.size() >= kMaxClients && !make_room(now_ms)) {
             // Best effort: the answer fits any socket buffer; whoever is
             // turned away retries, as Retry-After says.
             LOG_DEBUG("stats endpoint: %s turned away, %zu clients already connected", peer_text.c_str(),
@@ -229,6 +240,30 @@ void StatsServer::Impl::accept_clients(uint64_t now_ms) {
         c->allowed = allowed(peer);
         c->deadline_ms = now_ms + kRequestDeadlineMs;
         clients.push_back(std::move(c));
+    }
+}
+
+// Frees a slot by closing the oldest client still in its request head.
+// Whatever it has sent by now is read first: a client whose head is whole by
+// then is answered, not closed. False when every client is past its head.
+bool StatsServer::Impl::make_room(uint64_t now_ms) {
+    for (;;) {
+        // Clients are kept in accept order: the first one reading is the oldest.
+        const auto oldest = std::find_if(clients.begin(), clients.end(), [](const std::unique_ptr<Client>& c) {
+            return c->fd && c->phase == Phase::Reading;
+        });
+        if (oldest == clients.end()) return false;
+        Client& c = **oldest;
+        read_from(c, now_ms);
+        if (c.fd && c.phase == Phase::Reading) {
+            LOG_DEBUG("stats endpoint: %s closed with its request unfinished, to make room for a new client",
+                      c.peer.c_str());
+            c.fd.reset();
+        }
+        if (!c.fd) {
+            clients.erase(oldest);
+            return true;
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 // test_control.cpp: the control-socket protocol (every command, every error
-// message, answers) and the server-state file (round trip, atomic replace,
-// damaged lines). Messages are pinned: epctl users and scripts read them.
+// message, splitting input into whole lines, answers) and the server-state
+// file (round trip, atomic replace, damaged lines). Messages are pinned:
+// epctl users and scripts read them.
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -177,6 +178,53 @@ TEST(ControlProtocol, EmptyLongAndBinaryLines) {
     STRCMP_EQUAL("binary data", parse_error("\x16\x03\x01\x02").c_str());  // a TLS hello
     STRCMP_EQUAL("binary data", parse_error("stat\x7fus").c_str());
     STRCMP_EQUAL("binary data", parse_error("status\r\rstop").c_str());
+}
+
+namespace {
+
+std::string line_of(std::string_view buffered, bool ended, control::LineStatus want, size_t consumed) {
+    const control::NextLine next = control::next_line(buffered, ended);
+    CHECK(next.status == want);
+    LONGS_EQUAL(consumed, next.consumed);
+    return std::string(next.line);
+}
+
+}  // namespace
+
+TEST(ControlProtocol, NextLineTakesOnlyWholeLines) {
+    using control::LineStatus;
+    STRCMP_EQUAL("weight web/a 250", line_of("weight web/a 250\nstatus", false, LineStatus::Complete, 17).c_str());
+    STRCMP_EQUAL("status", line_of("status\r\n", true, LineStatus::Complete, 8).c_str());
+    STRCMP_EQUAL("", line_of("\nstatus\n", false, LineStatus::Complete, 1).c_str());
+    // Half of "weight web/a 250": more may come, or, once the input has
+    // ended, it is a fragment that must not run as "weight web/a 25".
+    STRCMP_EQUAL("", line_of("weight web/a 25", false, LineStatus::NeedMore, 0).c_str());
+    STRCMP_EQUAL("weight web/a 25", line_of("weight web/a 25", true, LineStatus::Incomplete, 15).c_str());
+    STRCMP_EQUAL("status\r", line_of("status\r", true, LineStatus::Incomplete, 7).c_str());
+    line_of("", false, LineStatus::NeedMore, 0);
+    line_of("", true, LineStatus::NeedMore, 0);
+}
+
+TEST(ControlProtocol, NextLineRefusesLongLines) {
+    using control::LineStatus;
+    const std::string longest(control::kMaxLineLength, 'x');
+    STRCMP_EQUAL(longest.c_str(), line_of(longest + "\r\n", false, LineStatus::Complete, longest.size() + 2).c_str());
+    // Without its line break yet, one byte more may be the "\r" of a line that fits.
+    line_of(longest + "\r", false, LineStatus::NeedMore, 0);
+    line_of(longest + "xx", false, LineStatus::TooLong, 0);
+    line_of(longest + "x\n", false, LineStatus::TooLong, 0);
+    line_of(longest + "x\r\n", true, LineStatus::TooLong, 0);
+}
+
+TEST(ControlProtocol, IncompleteLineError) {
+    STRCMP_EQUAL("incomplete line, not run: \"weight web/a 25\" has no line break",
+                 control::incomplete_line_error("weight web/a 25").c_str());
+    // Only printable bytes reach an answer or the log, and not too many.
+    STRCMP_EQUAL("incomplete line, not run: \"a?b??\" has no line break",
+                 control::incomplete_line_error(std::string_view("a\0b\"\x1b", 5)).c_str());
+    const std::string shown = control::incomplete_line_error(std::string(500, 'y'));
+    STRCMP_EQUAL(("incomplete line, not run: \"" + std::string(64, 'y') + "...\" has no line break").c_str(),
+                 shown.c_str());
 }
 
 TEST(ControlProtocol, Answers) {
