@@ -150,7 +150,7 @@ footer { color: var(--muted); font-size: 12px; text-align: center; padding: 8px 
   <div class="card">
     <table id="workers">
       <thead><tr><th class="l">Slot</th><th>PID</th><th>Generation</th><th class="l">State</th><th>Active</th>
-        <th>Accepted</th><th>Uptime</th></tr></thead>
+        <th>Accepted</th><th>Uptime</th><th>Loop</th><th>Spliced</th><th>Local errors</th></tr></thead>
       <tbody></tbody>
     </table>
   </div>
@@ -483,7 +483,8 @@ function updateWorkers(workers) {
       const tr = el('tr');
       r = { tr, slot: cell(tr, 'Slot', 'l name'), pid: cell(tr, 'PID'), gen: cell(tr, 'Generation'),
             state: cell(tr, 'State', 'l'), active: cell(tr, 'Active'), accepted: cell(tr, 'Accepted'),
-            uptime: cell(tr, 'Uptime') };
+            uptime: cell(tr, 'Uptime'), loop: cell(tr, 'Loop'), spliced: cell(tr, 'Spliced'),
+            local: cell(tr, 'Local errors') };
       r.badge = el('span', 'badge'); r.state.appendChild(r.badge);
       workerRows.set(key, r);
     }
@@ -496,6 +497,12 @@ function updateWorkers(workers) {
     setText(r.active, fmtInt(w.active));
     setText(r.accepted, fmtInt(w.accepted));
     setText(r.uptime, fmtDur(w.uptime_ms));
+    // An idle loop turns twice a second; an older stamp is a stall.
+    setText(r.loop, fmtDur(w.loop_age_ms) + ' ago');
+    setClass(r.loop, w.loop_age_ms >= 1000 ? 'bad' : '');
+    setText(r.spliced, fmtBytes(w.bytes_spliced));
+    setText(r.local, fmtInt(w.local_errors));
+    setClass(r.local, w.local_errors ? 'bad' : '');
     seen.add(key);
   });
   for (const [key, r] of workerRows) if (!seen.has(key)) { r.tr.remove(); workerRows.delete(key); }

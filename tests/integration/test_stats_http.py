@@ -415,6 +415,11 @@ class StatsHttpTest(harness.ProxyTestCase):
             self.assertIn(name, text.split())
             self.assertIn(state, text.split())  # the badge shows it
         self.assertIn('id="m-pid">%d<' % p.pid, dom)
+        # Each worker's loop turned within the last second (the watchdog's measure).
+        loops = re.findall(r'<td[^>]*data-label="Loop"[^>]*>([^<]*)</td>', dom)
+        self.assertEqual(len(loops), 2, dom[-3000:])
+        for text in loops:
+            self.assertRegex(text, r"^\d{1,3}ms ago$")
         self.assertIn(p.config_path, dom)
         self.assertNotIn('class="show"', dom)  # no error banner
 
