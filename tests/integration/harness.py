@@ -288,11 +288,25 @@ class ProxyTestCase(unittest.TestCase):
         signal.alarm(0)
         for p in reversed(self.procs):
             p.stop()
-        failed = any(err for _, err in getattr(self._outcome, "errors", []) if err) if hasattr(self, "_outcome") else False
+        failed = self._failed()
         for p in self.procs:
             if isinstance(p, Proxy) and (failed or os.environ.get("EP_SHOW_LOGS")):
                 sys.stderr.write("---- easyproxy log (%s) ----\n%s\n" % (p.config_path, p.log()))
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def _failed(self):
+        """Whether the test body failed so far (its daemon logs are then shown).
+        Python 3.11 reports each failure to the result as it happens and no
+        longer keeps _Outcome.errors; older versions collect them there."""
+        outcome = getattr(self, "_outcome", None)
+        if outcome is None:
+            return False
+        if hasattr(outcome, "errors"):
+            return any(err for _, err in outcome.errors if err)
+        result = outcome.result
+        reported = list(getattr(result, "failures", [])) + list(getattr(result, "errors", []))
+        # a failed subTest is reported as the _SubTest, which names its test in test_case
+        return any(getattr(test, "test_case", test) is self for test, _ in reported)
 
     def backend(self, name="backend", mode="name", ip=None, **opts):
         b = Backend(ip or new_ip(), mode=mode, name=name, **opts)
