@@ -42,8 +42,21 @@ def blackhole(ip):
         except BlockingIOError:
             pass
         fillers.append(s)
-    time.sleep(0.1)
+    wait_until(lambda: accept_queue_length(l) >= 1, 5, 0.01, "the blackhole's accept queue to fill")
     return l, fillers, "%s:%d" % l.getsockname()
+
+
+def accept_queue_length(listener):
+    """Connections waiting in an IPv4 listener's accept queue (the rx_queue
+    column that /proc/net/tcp shows for a listening socket)."""
+    ip, port = listener.getsockname()[:2]
+    local = "%s:%04X" % ("".join("%02X" % int(b) for b in reversed(ip.split("."))), port)
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[1] == local and fields[3] == "0A":  # TCP_LISTEN
+                return int(fields[4].split(":")[1], 16)
+    return 0
 
 
 class RelayTest(harness.ProxyTestCase):
