@@ -73,7 +73,7 @@ struct ServiceRuntime {
 
 class Worker {
 public:
-    explicit Worker(const Setup& setup);
+    Worker(const Setup& setup, std::unique_ptr<Poller> poller);
     int run();
 
     void on_accept_ready(Listener& l);
@@ -136,12 +136,12 @@ private:
 void Listener::on_io(int, uint32_t) { worker->on_accept_ready(*this); }
 void Connection::on_io(int fd, uint32_t events) { worker->on_connection_io(*this, fd, events); }
 
-Worker::Worker(const Setup& setup)
+Worker::Worker(const Setup& setup, std::unique_ptr<Poller> poller)
     : setup_(setup),
       cfg_(*setup.config),
       slot_(setup.segment->workers()[setup.slot]),
       sessions_(setup.segment->sessions(setup.slot)),
-      poller_(setup.config->global.poller == config::Poller::Poll ? make_poll_poller() : make_epoll_poller()),
+      poller_(std::move(poller)),
       rng_(seed_from_kernel()) {
     auto all_services = setup.segment->services();
     auto all_servers = setup.segment->servers();
@@ -788,7 +788,14 @@ void Worker::write_access_log(const Connection& c) {
 int run(const Setup& setup) {
     shm::WorkerSlot& slot = setup.segment->workers()[setup.slot];
     slot.state.store(uint32_t(shm::WorkerState::Running));
-    Worker w(setup);
+    std::string error;
+    std::unique_ptr<Poller> poller = setup.config->global.poller == config::Poller::Poll ? make_poll_poller(error)
+                                                                                         : make_epoll_poller(error);
+    if (!poller) {
+        LOG_ERROR("cannot start: %s", error.c_str());
+        return 1;
+    }
+    Worker w(setup, std::move(poller));
     return w.run();
 }
 
