@@ -54,7 +54,8 @@ uint64_t seed_from_kernel() {
 
 struct Listener final : IoTarget {
     Worker* worker;
-    int fd;
+    int fd;            // the worker's copy of a listening socket, owned by `owner`
+    UniqueFd owner;    // closed with the Listener
     uint32_t service;
     bool watched = false;
     void on_io(int, uint32_t) override;
@@ -163,6 +164,7 @@ Worker::Worker(const Setup& setup, std::unique_ptr<Poller> poller)
         auto l = std::make_unique<Listener>();
         l->worker = this;
         l->fd = ref.fd;
+        l->owner.reset(ref.fd);
         l->service = ref.service;
         listeners_.push_back(std::move(l));
     }
@@ -744,7 +746,6 @@ void Worker::start_graceful() {
              (unsigned long long)cfg_.global.shutdown_timeout_ms);
     // Our copies of the listening sockets are no longer needed: the master
     // keeps the originals, so no queued client is lost.
-    for (auto& l : listeners_) ::close(l->fd);
     listeners_.clear();
 }
 
