@@ -463,7 +463,13 @@ void Worker::begin_relay(Connection& c) {
         // byte can overtake it and a partial send is simply finished later.
         net::Address local;
         local.length = sizeof local.storage;
-        ::getsockname(c.client.get(), local.sa(), &local.length);
+        if (::getsockname(c.client.get(), local.sa(), &local.length) != 0) {
+            // Without our own address there is no true header to send.
+            LOG_ERROR("%s: cannot send the PROXY header: getsockname: %s; closing the connection",
+                      svc.config->name.c_str(), std::strerror(errno));
+            close_connection(c, "PC");
+            return;
+        }
         const std::string header = svc.config->proxy_protocol == config::ProxyProtocol::V1
                                        ? net::proxy_header_v1(c.client_addr, local)
                                        : net::proxy_header_v2(c.client_addr, local);
