@@ -258,6 +258,31 @@ class Proxy(Process):
         wait_until(ready, 15, what="easyproxy to serve")
 
 
+def failing_in_workers(test, functions, errno_name):
+    """A `prefix` for ProxyTestCase.proxy() that preloads a library making each
+    of `functions` ((name, params, args) in C, returning int) fail with
+    `errno_name` in processes forked by easyproxy (its workers), never in the
+    master. Skips the test where no C compiler is found."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if not compiler:
+        test.skipTest("needs a C compiler to build the fault-injection library")
+    source = ["#define _GNU_SOURCE", "#include <dlfcn.h>", "#include <errno.h>", "#include <unistd.h>",
+              "static pid_t loader;",
+              "__attribute__((constructor)) static void remember(void) { loader = getpid(); }"]
+    for name, params, args in functions:
+        source += ["int %s(%s) {" % (name, params),
+                   "    if (getpid() != loader) { errno = %s; return -1; }" % errno_name,
+                   '    return ((int (*)(%s))dlsym(RTLD_NEXT, "%s"))(%s);' % (params, name, args),
+                   "}"]
+    path = tempfile.mkdtemp(prefix="fault-", dir=test.tmp)
+    with open(os.path.join(path, "fault.c"), "w") as f:
+        f.write("\n".join(source) + "\n")
+    run_tool([compiler, "-shared", "-fPIC", "-o", os.path.join(path, "fault.so"), os.path.join(path, "fault.c"), "-ldl"])
+    # ASan wants to be the first library loaded; here it is not.
+    asan = "verify_asan_link_order=0:" + os.environ.get("ASAN_OPTIONS", "")
+    return ("env", "LD_PRELOAD=" + os.path.join(path, "fault.so"), "ASAN_OPTIONS=" + asan)
+
+
 def run_tool(argv, check=True):
     r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, text=True)
     if check and r.returncode != 0:

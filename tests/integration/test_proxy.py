@@ -309,6 +309,23 @@ class ProxyProtocolTest(harness.ProxyTestCase):
                   struct.pack("!HH", cport, int(lport)))
         self.assertEqual(got, header + b"hello")
 
+    def test_no_header_without_our_own_address(self):
+        """getsockname failing: the connection is closed, no made-up header sent."""
+        b = self.backend("digest", mode="digest")
+        svc, addr = self.service([b], proxy_protocol="v1")
+        fault = harness.failing_in_workers(self, [("getsockname", "int fd, void *addr, void *len", "fd, addr, len")],
+                                           "ENOBUFS")
+        p = self.proxy([svc], prefix=fault)
+        with connect(addr) as s:
+            s.shutdown(socket.SHUT_WR)  # nothing unread to turn the proxy's close into a reset
+            s.settimeout(5)
+            self.assertEqual(harness.recv_to_eof(s), b"")
+        self.assertIn("svc: cannot send the PROXY header: getsockname: No buffer space available; "
+                      "closing the connection", p.log())
+        # The server saw the connection end without a byte.
+        received = wait_until(lambda: [l for l in b.output() if l.startswith("RECV ")], 5, what="the server's RECV")
+        self.assertEqual(received, ["RECV 0 %s" % hashlib.sha256(b"").hexdigest()])
+
 
 class AccessTest(harness.ProxyTestCase):
     def test_deny_and_allow(self):
