@@ -31,9 +31,10 @@ public:
     }
     const std::string& setup_error() const { return error_; }
 
-    // A failed epoll_ctl (out of memory or max_user_watches) leaves the fd
-    // unwatched: the connection then ends by its connect or idle timeout, and
-    // the next modify() registers it again if memory came back.
+    // A failed epoll_ctl (out of memory, max_user_watches) leaves the fd
+    // unwatched: a connection then ends by its connect or idle timeout (the
+    // next modify() registers it again if memory came back), and a listener's
+    // clients go to the other workers.
     void add(int fd, uint32_t interest, IoTarget* target) override {
         if (size_t(fd) >= targets_.size()) targets_.resize(size_t(fd) * 2 + 64, nullptr);
         targets_[size_t(fd)] = target;
