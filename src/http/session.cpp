@@ -64,6 +64,7 @@ public:
     void on_timer() override;
     void close(const char* term) override { abort(term); }
     void housekeeping(uint64_t) override;
+    void drain() override;
 
 private:
     // ---- phases
@@ -114,6 +115,8 @@ private:
     bool client_readable_ = true;   // worth a recv(): last event said so, no EAGAIN since
     bool server_readable_ = false;
     bool client_eof_ = false;
+    bool draining_ = false;       // the worker stops: no request after the current one
+    uint32_t kill_seq_ = 0;       // the server's kill_seq when it was picked
 
     // client input: request heads, and body bytes that came with them
     char* in_ = nullptr;
@@ -263,7 +266,18 @@ void HttpSession::on_timer() {
 }
 
 // `maint --kill` closes connections to the server, as in tcp mode.
-void HttpSession::housekeeping(uint64_t) {}
+void HttpSession::housekeeping(uint64_t) {
+    if (server_index_ >= 0 && up_.server(server_index_).kill_seq.load(std::memory_order_relaxed) != kill_seq_)
+        abort("KD");
+}
+
+// An idle client is closed now; a busy one gets "Connection: close" on the
+// response under way and is closed after it.
+void HttpSession::drain() {
+    draining_ = true;
+    keep_client_ = false;
+    if (phase_ == Phase::ReadHead && !req_started_) abort("--");
+}
 
 // ---- reading a request head ----------------------------------------------------
 
@@ -360,7 +374,7 @@ void HttpSession::begin_request() {
     ctx_.timers().cancel(*this);
     request_start_ms_ = ctx_.now_ms();
     up_.slot().http_requests.fetch_add(1, std::memory_order_relaxed);
-    keep_client_ = req_.keep_alive();
+    keep_client_ = req_.keep_alive() && !draining_;
     req_body_done_ = false;
     resp_head_done_ = resp_started_ = resp_done_ = false;
     server_reusable_ = true;
@@ -395,6 +409,7 @@ void HttpSession::connect_server() {
             return;
         }
         server_index_ = index;
+        kill_seq_ = up_.server(index).kill_seq.load(std::memory_order_relaxed);
         ctx_.session_server(session, int32_t(up_.server_slot(index)));
         // A pooled connection first; a request that fails on it before any
         // response byte gets one try on a fresh connection (end_request's
