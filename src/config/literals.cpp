@@ -101,7 +101,7 @@ public:
     void scan(std::string_view t, const std::string& shown, int depth) {
         int line = 1;
         size_t i = 0;
-        while (i < t.size()) {
+        while (i < t.size() && !too_deep_) {
             const char c = t[i];
             const char next = i + 1 < t.size() ? t[i + 1] : '\0';
             if (c == '\n') ++line;
@@ -183,7 +183,12 @@ private:
     // libconfig opens INCLUDE_DIR "/" NAME and names the file NAME in its
     // settings; the loader shows that as the path it reads.
     void include(const std::string& from, int line, int depth) {
-        if (depth >= kMaxIncludeDepth) return;
+        // libconfig stops at the same point, with its own error. Going on
+        // would read a file that includes itself twice 2^10 times.
+        if (depth >= kMaxIncludeDepth) {
+            too_deep_ = true;
+            return;
+        }
         const std::string name = include_name_;
         const std::string path = include_dir_.empty() ? name : include_dir_ + "/" + name;
         const std::string shown = name.starts_with('/') ? name : include_dir_ + name;
@@ -206,6 +211,7 @@ private:
     Literals& out_;
     State state_ = State::Initial;
     std::string include_name_;
+    bool too_deep_ = false;
 };
 
 }  // namespace

@@ -715,16 +715,27 @@ Config load(const std::string& text, const std::string& name, const std::string&
         throw ConfigError({Diagnostic{file, e.getLine(), "", e.getError()}});
     }
     // Both readings meet every integer in the same order. Should they ever
-    // disagree, no value is trusted.
+    // disagree (in count, or on a value that fits in 32 bits, which
+    // libconfig reads right), no value is trusted.
     std::vector<const Setting*> settings;
     integer_settings(parsed.getRoot(), settings);
+    auto disagree = [&](const std::string& what) {
+        return ConfigError({Diagnostic{name, 1, "", "internal error: the integers of the text and of libconfig "
+                                                    "differ (" + what + ")"}});
+    };
     if (settings.size() != literals.integers.size())
-        throw ConfigError({Diagnostic{name, 1, "",
-                                      "internal error: " + std::to_string(literals.integers.size()) +
-                                          " integers in the text but " + std::to_string(settings.size()) +
-                                          " integer settings"}});
+        throw disagree(std::to_string(literals.integers.size()) + " literals, " + std::to_string(settings.size()) +
+                       " settings");
     WrittenIntegers written;
-    for (size_t i = 0; i < settings.size(); ++i) written.emplace(settings[i], std::move(literals.integers[i]));
+    for (size_t i = 0; i < settings.size(); ++i) {
+        const Setting& s = *settings[i];
+        const IntegerLiteral& literal = literals.integers[i];
+        const long long read = s.getType() == Setting::TypeInt ? static_cast<int>(s) : static_cast<long long>(s);
+        if (literal.value >= INT_MIN && literal.value <= INT_MAX && literal.value != read)
+            throw disagree(literal.text + " read as " + std::to_string(read) + " at line " +
+                           std::to_string(s.getSourceLine()));
+        written.emplace(&s, literal);
+    }
     Diagnostics diags(name, include_dir);
     Config cfg = Loader(diags, written).read(parsed.getRoot());
     if (!diags.empty()) throw ConfigError(std::move(diags).sorted());

@@ -208,6 +208,16 @@ TEST(ConfigSyntax, IncludeOfAFifoIsRefused) {
                  file_errors_of(main_conf).c_str());
 }
 
+// Each level doubles the work: the scan must stop where libconfig does.
+TEST(ConfigSyntax, FileIncludingItselfTwiceStopsAtTheNestingLimit) {
+    ConfigDir dir;
+    std::string twice = "@include \"main.conf\"\n@include \"main.conf\"\n";
+    for (int i = 0; i < 5; ++i) twice += twice;  // 64 includes of itself: 64^10 files without the limit
+    const std::string main_conf = dir.write("main.conf", twice);
+    STRCMP_EQUAL((dir.path("main.conf") + ":1: include file nesting too deep").c_str(),
+                 file_errors_of(main_conf).c_str());
+}
+
 TEST(ConfigSyntax, IncludeOfAMissingFileNamesItAndWhy) {
     ConfigDir dir;
     const std::string main_conf = dir.write("main.conf", service_with("") + "@include \"nope.conf\"\n");
