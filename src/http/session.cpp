@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <memory>
+#include <vector>
 
 #include "http/message.hpp"
 #include "http/server_pool.hpp"
@@ -30,6 +32,32 @@ using worker::kRead;
 using worker::kWrite;
 
 constexpr size_t kBuf = BufferPool::kBufferSize;
+constexpr uint64_t kDrainGraceMs = 1000;
+
+// Parsed heads are large (room for 100 fields) and needed only while a
+// request is under way, so sessions borrow them: an idle keep-alive client
+// holds none. A worker is one thread; the pool lives as long as it does.
+class HeadPool {
+public:
+    static Head* take() {
+        auto& f = free_list();
+        if (f.empty()) return new Head();
+        Head* h = f.back().release();
+        f.pop_back();
+        return h;
+    }
+    static void give(Head*& h) {
+        if (!h) return;
+        free_list().emplace_back(h);
+        h = nullptr;
+    }
+
+private:
+    static std::vector<std::unique_ptr<Head>>& free_list() {
+        static std::vector<std::unique_ptr<Head>> list;
+        return list;
+    }
+};
 
 // Bytes waiting to be sent one way, in a pooled buffer held only while needed.
 struct Out {
@@ -53,7 +81,11 @@ public:
             if (cidr.contains(peer_)) info_.trusted = true;
         in_cap_ = std::max<size_t>(kBuf, size_t(cfg_.http.max_header_size));
     }
-    ~HttpSession() override { release_buffers(); }
+    ~HttpSession() override {
+        release_buffers();
+        HeadPool::give(req_);
+        HeadPool::give(resp_);
+    }
 
     void start() override {
         ctx_.poller().add(client_.get(), kRead, this);
@@ -127,7 +159,7 @@ private:
 
     // the current request
     HeadParser parser_;
-    Head req_;
+    Head* req_ = nullptr;          // from the worker's pool while a request is under way
     bool req_started_ = false;     // a byte of it arrived (the request timer runs)
     bool req_body_done_ = false;
     uint64_t req_remaining_ = 0;   // Body::Length bytes still to forward
@@ -156,7 +188,7 @@ private:
     uint32_t slen_ = 0;
     uint32_t sused_ = 0;
     HeadParser resp_parser_;
-    Head resp_;
+    Head* resp_ = nullptr;
     bool resp_head_done_ = false;
     bool resp_started_ = false;    // a byte of a final response went to the client
     bool resp_done_ = false;
@@ -273,12 +305,17 @@ void HttpSession::housekeeping(uint64_t) {
         abort("KD");
 }
 
-// An idle client is closed now; a busy one gets "Connection: close" on the
-// response under way and is closed after it.
+// A busy client gets "Connection: close" on the response under way and is
+// closed after it. An idle one gets a second's grace: a client in the middle
+// of a series of requests sends its next one within it and gets it answered
+// (with "Connection: close", so it moves to the new workers) instead of
+// finding its connection closed under it; a quiet one is closed then.
 void HttpSession::drain() {
     draining_ = true;
     keep_client_ = false;
-    if (phase_ == Phase::ReadHead && !req_started_) abort("--");
+    if (phase_ == Phase::ReadHead && !req_started_)
+        ctx_.timers().arm(*this, armed() ? std::min(deadline(), ctx_.now_ms() + kDrainGraceMs)
+                                         : ctx_.now_ms() + kDrainGraceMs);
 }
 
 // ---- reading a request head ----------------------------------------------------
@@ -292,7 +329,8 @@ void HttpSession::begin_read_head(uint64_t timeout_ms) {
 
 bool HttpSession::read_head() {
     if (in_len_ > 0) {
-        const Parse p = parser_.parse(in_, in_len_, req_);
+        if (!req_) req_ = HeadPool::take();
+        const Parse p = parser_.parse(in_, in_len_, *req_);
         if (p == Parse::Done) {
             begin_request();
             return true;
@@ -339,17 +377,17 @@ balance::Key HttpSession::balancing_key() {
     balance::Key key;
     std::string_view v;
     switch (cfg_.balance) {
-        case config::Balance::Uri: v = req_.path.in(in_); break;
+        case config::Balance::Uri: v = req_->path.in(in_); break;
         case config::Balance::Header: {
-            const int i = req_.find(cfg_.balance_key, in_);
-            if (i >= 0) v = req_.field_value(size_t(i), in_);
+            const int i = req_->find(cfg_.balance_key, in_);
+            if (i >= 0) v = req_->field_value(size_t(i), in_);
             break;
         }
         case config::Balance::Cookie:
-            for (size_t i = 0; i < req_.field_count && v.empty(); ++i) {
-                std::string_view name = req_.field_name(i, in_);
+            for (size_t i = 0; i < req_->field_count && v.empty(); ++i) {
+                std::string_view name = req_->field_name(i, in_);
                 if (name.size() != 6 || strncasecmp(name.data(), "Cookie", 6) != 0) continue;
-                std::string_view cookies = req_.field_value(i, in_);
+                std::string_view cookies = req_->field_value(i, in_);
                 while (!cookies.empty()) {
                     const size_t semi = cookies.find(';');
                     std::string_view pair = cookies.substr(0, semi);
@@ -380,12 +418,12 @@ void HttpSession::begin_request() {
     request_start_ms_ = ctx_.now_ms();
     up_.slot().http_requests.fetch_add(1, std::memory_order_relaxed);
     {
-        const std::string_view method = req_.method_text.in(in_), target = req_.target.in(in_);
+        const std::string_view method = req_->method_text.in(in_), target = req_->target.in(in_);
         const int n = snprintf(request_line_, sizeof request_line_, "%.*s %.*s", int(std::min<size_t>(method.size(), 32)),
                                method.data(), int(std::min<size_t>(target.size(), 256)), target.data());
         request_line_len_ = uint16_t(std::min<int>(std::max(n, 0), int(sizeof request_line_) - 1));
     }
-    keep_client_ = req_.keep_alive() && !draining_;
+    keep_client_ = req_->keep_alive() && !draining_;
     req_body_done_ = false;
     resp_head_done_ = resp_started_ = resp_done_ = false;
     server_reusable_ = true;
@@ -395,12 +433,12 @@ void HttpSession::begin_request() {
     tried_ = worker::Upstream::Tried{};
     retried_reuse_ = false;
     connect_ms_ = 0;
-    if (req_.method == Method::Connect) {
+    if (req_->method == Method::Connect) {
         answer(405, "PR");
         return;
     }
-    if (cfg_.http.max_body_size > 0 && req_.body == Body::Length &&
-        req_.content_length > cfg_.http.max_body_size) {
+    if (cfg_.http.max_body_size > 0 && req_->body == Body::Length &&
+        req_->content_length > cfg_.http.max_body_size) {
         answer(413, "PR");
         return;
     }
@@ -508,25 +546,26 @@ void HttpSession::connect_failed(int err, bool timeout) {
 
 void HttpSession::begin_exchange() {
     phase_ = Phase::Exchange;
+    if (!resp_) resp_ = HeadPool::take();
     if (!connect_ms_) connect_ms_ = ctx_.now_ms();
     ensure(to_server_);
     to_server_.start = to_server_.end = 0;
-    const size_t n = write_request_head(in_, req_, info_, to_server_.buf, kBuf);
+    const size_t n = write_request_head(in_, *req_, info_, to_server_.buf, kBuf);
     if (n == 0) {
         answer(431, "PR");
         return;
     }
     to_server_.end = uint32_t(n);
-    in_used_ = req_.length;
-    switch (req_.body) {
+    in_used_ = req_->length;
+    switch (req_->body) {
         case Body::Length:
-            req_remaining_ = req_.content_length;
+            req_remaining_ = req_->content_length;
             req_body_done_ = req_remaining_ == 0;
             break;
         case Body::Chunked: req_chunks_.reset(ChunkedTranscoder::Output::Chunked); break;
         default: req_body_done_ = true; break;
     }
-    resp_parser_.reset(HeadParser::Kind::Response, kBuf, req_.method);
+    resp_parser_.reset(HeadParser::Kind::Response, kBuf, req_->method);
     slen_ = sused_ = 0;
     server_readable_ = false;
     ctx_.timers().arm(*this, ctx_.now_ms() + cfg_.http.server_timeout_ms);
@@ -578,7 +617,7 @@ bool HttpSession::fill_request_body() {
     const size_t space = kBuf - to_server_.end;
     if (space < 64) return false;
     char* out = to_server_.buf + to_server_.end;
-    if (req_.body == Body::Length) {
+    if (req_->body == Body::Length) {
         const size_t avail = in_len_ - in_used_;
         if (avail > 0) {
             const size_t take = size_t(std::min<uint64_t>({avail, req_remaining_, space}));
@@ -605,7 +644,7 @@ bool HttpSession::fill_request_body() {
     // chunked: decode what the client sent, re-frame it canonically
     if (in_used_ == in_len_) {
         if (!client_readable_) return false;
-        in_used_ = in_len_ = req_.length = 0;  // the head was sent: its bytes are free
+        in_used_ = in_len_ = req_->length = 0;  // the head was sent: its bytes are free
         const ssize_t n = recv_from(client_.get(), in_, in_cap_, client_readable_);
         if (n == 0 || (n < 0 && client_readable_)) {
             abort("CD");
@@ -631,7 +670,7 @@ bool HttpSession::read_response() {
         if (!sbuf_) sbuf_ = ctx_.buffers().take();
         // A head may already be waiting after a 1xx.
         if (slen_ > sused_) {
-            const Parse p = resp_parser_.parse(sbuf_ + sused_, slen_ - sused_, resp_);
+            const Parse p = resp_parser_.parse(sbuf_ + sused_, slen_ - sused_, *resp_);
             if (p == Parse::Done) return on_response_head();
             if (p == Parse::Error) {
                 LOG_INFO("%s/%s: invalid response: %s", cfg_.name.c_str(), up_.server(server_index_).name,
@@ -663,7 +702,7 @@ bool HttpSession::read_response() {
         server_reusable_ = false;
         const bool nothing_yet = slen_ == 0 && !resp_started_;
         if (reused_ && nothing_yet && !retried_reuse_ &&
-            (idempotent(req_.method) || req_.body == Body::None)) {
+            (idempotent(req_->method) || req_->body == Body::None)) {
             // The server closed a pooled connection just as we used it: one
             // more try on a fresh connection (not counted as a retry).
             retried_reuse_ = true;
@@ -685,25 +724,25 @@ bool HttpSession::read_response() {
 }
 
 bool HttpSession::on_response_head() {
-    const uint32_t head_len = resp_.length;
-    const int status = resp_.status;
+    const uint32_t head_len = resp_->length;
+    const int status = resp_->status;
     if (status >= 100 && status < 200 && status != 101) {
         // Interim: to a 1.1 client only; then read on to the final response.
-        if (req_.version_minor >= 1) {
+        if (req_->version_minor >= 1) {
             ensure(to_client_);
             compact(to_client_);
             ResponseInfo ri;
-            ri.client_minor = req_.version_minor;
-            const size_t n = write_response_head(sbuf_ + sused_, resp_, ri, to_client_.buf + to_client_.end,
+            ri.client_minor = req_->version_minor;
+            const size_t n = write_response_head(sbuf_ + sused_, *resp_, ri, to_client_.buf + to_client_.end,
                                                  kBuf - to_client_.end);
             to_client_.end += uint32_t(n);
         }
         sused_ += head_len;
-        resp_parser_.reset(HeadParser::Kind::Response, kBuf, req_.method);
+        resp_parser_.reset(HeadParser::Kind::Response, kBuf, req_->method);
         return true;
     }
     if (status == 101) {
-        if (req_.upgrade_websocket && resp_.upgrade_websocket) {
+        if (req_->upgrade_websocket && resp_->upgrade_websocket) {
             start_tunnel();
             return false;
         }
@@ -716,14 +755,14 @@ bool HttpSession::on_response_head() {
     // The client keeps its connection only when it asked to, the response
     // ends by its framing, and the request body is all read.
     ResponseInfo ri;
-    ri.client_minor = req_.version_minor;
-    ri.dechunk = resp_.body == Body::Chunked && req_.version_minor == 0;
-    if (resp_.body == Body::UntilClose || ri.dechunk || !req_body_done_) keep_client_ = false;
+    ri.client_minor = req_->version_minor;
+    ri.dechunk = resp_->body == Body::Chunked && req_->version_minor == 0;
+    if (resp_->body == Body::UntilClose || ri.dechunk || !req_body_done_) keep_client_ = false;
     ri.keep_alive = keep_client_;
-    if (!resp_.keep_alive() || resp_.version_minor == 0 || resp_.no_reuse) server_reusable_ = false;
+    if (!resp_->keep_alive() || resp_->version_minor == 0 || resp_->no_reuse) server_reusable_ = false;
     ensure(to_client_);
     compact(to_client_);
-    const size_t n = write_response_head(sbuf_ + sused_, resp_, ri, to_client_.buf + to_client_.end,
+    const size_t n = write_response_head(sbuf_ + sused_, *resp_, ri, to_client_.buf + to_client_.end,
                                          kBuf - to_client_.end);
     if (n == 0) {
         server_reusable_ = false;
@@ -735,13 +774,13 @@ bool HttpSession::on_response_head() {
     status_ = status;
     count_response(status);
     sused_ += head_len;
-    switch (resp_.body) {
+    switch (resp_->body) {
         case Body::None:
             resp_done_ = true;
             if (slen_ > sused_) server_reusable_ = false;  // bytes nobody asked for
             break;
         case Body::Length:
-            resp_remaining_ = resp_.content_length;
+            resp_remaining_ = resp_->content_length;
             resp_done_ = resp_remaining_ == 0;
             if (resp_done_ && slen_ > sused_) server_reusable_ = false;
             break;
@@ -761,7 +800,7 @@ bool HttpSession::relay_response_body() {
     if (space < 64) return false;
     char* out = to_client_.buf + to_client_.end;
     const size_t avail = slen_ - sused_;
-    if (resp_.body == Body::Chunked) {
+    if (resp_->body == Body::Chunked) {
         if (avail == 0) {
             if (!server_readable_) return false;
             slen_ = sused_ = 0;
@@ -790,7 +829,7 @@ bool HttpSession::relay_response_body() {
         return r.consumed > 0 || r.produced > 0;
     }
     // Length or UntilClose: bytes as they are.
-    const bool until_close = resp_.body == Body::UntilClose;
+    const bool until_close = resp_->body == Body::UntilClose;
     const uint64_t want = until_close ? space : std::min<uint64_t>(space, resp_remaining_);
     if (avail > 0) {
         const size_t take = size_t(std::min<uint64_t>(avail, want));
@@ -841,6 +880,8 @@ void HttpSession::end_request() {
     if (sbuf_) ctx_.buffers().give(sbuf_);
     sbuf_ = nullptr;
     slen_ = sused_ = 0;
+    HeadPool::give(req_);
+    HeadPool::give(resp_);
     begin_read_head(cfg_.http.keepalive_timeout_ms);
 }
 
@@ -869,12 +910,12 @@ void HttpSession::start_tunnel() {
     ensure(to_client_);
     compact(to_client_);
     ResponseInfo ri;
-    ri.client_minor = req_.version_minor;
+    ri.client_minor = req_->version_minor;
     ri.upgrade = true;
-    const size_t n = write_response_head(sbuf_ + sused_, resp_, ri, to_client_.buf + to_client_.end,
+    const size_t n = write_response_head(sbuf_ + sused_, *resp_, ri, to_client_.buf + to_client_.end,
                                          kBuf - to_client_.end);
     to_client_.end += uint32_t(n);
-    sused_ += resp_.length;
+    sused_ += resp_->length;
     const size_t extra = std::min<size_t>(slen_ - sused_, kBuf - to_client_.end);
     std::memcpy(to_client_.buf + to_client_.end, sbuf_ + sused_, extra);
     to_client_.end += uint32_t(extra);
@@ -925,7 +966,7 @@ void HttpSession::answer(int status, const char* term, std::string_view extra) {
     // The connection cannot go on: what the client sends next (a body, the
     // rest of a bad head) would be read as a request.
     keep_client_ = false;
-    const bool head = req_.method == Method::Head && parser_.error_status() == 0;
+    const bool head = req_ && req_->method == Method::Head && parser_.error_status() == 0;
     to_client_.end = uint32_t(write_error(status, true, head, extra, to_client_.buf, kBuf));
     if (request_start_ms_ == 0) request_start_ms_ = ctx_.now_ms();
     log_request();
@@ -955,6 +996,8 @@ void HttpSession::finish() {
         client_.reset();
     }
     release_buffers();
+    HeadPool::give(req_);
+    HeadPool::give(resp_);
     ctx_.finished(*this);
 }
 
@@ -1061,7 +1104,7 @@ void HttpSession::log_request() {
                            "%s %s %s/%s \"%.*s HTTP/1.%d\" %d request_bytes=%llu response_bytes=%llu "
                            "connect_ms=%lld duration_ms=%llu %s\n",
                            stamp, net::format_address(peer_).c_str(), cfg_.name.c_str(), server,
-                           int(request_line_len_), request_line_, int(req_.version_minor), status_,
+                           int(request_line_len_), request_line_, req_ ? int(req_->version_minor) : 1, status_,
                            (unsigned long long)bytes_to_server_, (unsigned long long)bytes_to_client_,
                            connect_ms_ ? (long long)(connect_ms_ - request_start_ms_) : -1LL,
                            (unsigned long long)(now - request_start_ms_), term_);
