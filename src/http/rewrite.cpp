@@ -25,6 +25,7 @@ struct Out {
             full = true;
             return;
         }
+        if (n == 0) return;  // an empty view may have no data pointer
         std::memcpy(p, s, n);
         p += n;
     }
