@@ -152,11 +152,14 @@ size_t write_request_head(const char* buf, const Head& req, const ClientInfo& cl
         case Name::KeepAlive:
         case Name::ProxyConnection:
         case Name::TE:
-        case Name::Trailer:
         case Name::Upgrade:
         case Name::Http2Settings:
         case Name::ProxyAuthorization:
             continue;  // hop-by-hop; TE and Upgrade are written again below when they apply
+        case Name::Trailer:
+            // announces the trailers of a chunked body, which are relayed
+            if (req.body != Body::Chunked) continue;
+            break;
         case Name::ContentLength:
             w.put("Content-Length: ");
             w.put_uint(req.content_length);

@@ -508,6 +508,12 @@ TEST(HttpMessageRequest, H2cUpgradeIsStripped) {
                            from_loopback()));
 }
 
+TEST(HttpMessageRequest, TrailerAnnouncementStaysWithAChunkedBody) {
+    STRCMP_CONTAINS("\r\nTransfer-Encoding: chunked\r\nTrailer: X-T\r\n",
+                    request(R + "Transfer-Encoding: chunked\r\nTrailer: X-T\r\n\r\n").c_str());
+    CHECK(request(R + "Content-Length: 0\r\nTrailer: X-T\r\n\r\n").find("Trailer") == std::string::npos);
+}
+
 TEST(HttpMessageRequest, WriterReportsNoRoom) {
     static Head h;
     HeadParser p;
