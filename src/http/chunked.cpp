@@ -1,6 +1,7 @@
 // chunked.cpp: the chunked-body state machine (RFC 9112 §7.1) used in both
 // directions: it validates every framing byte and writes the body out again as
 // canonical chunks or as plain data, whatever the cuts of input and output.
+#include <algorithm>
 #include <cstring>
 
 #include "http/lex.hpp"

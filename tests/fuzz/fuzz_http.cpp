@@ -6,6 +6,7 @@
 // By hand: clang++-14 -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I src
 //   tests/fuzz/fuzz_http.cpp src/http/{parser,chunked,rewrite}.cpp -o fuzz_http
 //   && ./fuzz_http -max_total_time=60 tests/fuzz/corpus/http
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>

@@ -3,6 +3,8 @@
 // status of each refusal, exact bytes sent on), each fed whole, cut at every
 // point and byte by byte; the chunked transcoder under every cut of input and
 // small output buffers.
+#include <algorithm>
+#include <cstdio>
 #include <string>
 #include <vector>
 
