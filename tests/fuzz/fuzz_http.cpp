@@ -3,9 +3,8 @@
 // exact-size copies (so ASan sees any read past what was received); on Done
 // the head is rewritten and the rest of the input decoded as a chunked body.
 // It traps when cutting changes an answer or when what we write does not parse.
-// By hand: clang++-14 -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I src
-//   tests/fuzz/fuzz_http.cpp src/http/{parser,chunked,rewrite}.cpp -o fuzz_http
-//   && ./fuzz_http -max_total_time=60 tests/fuzz/corpus/http
+// Run alone: make fuzz FUZZ_TARGETS=http (seeds: tests/fuzz/corpus/http, the
+// golden cases of research/http.md §12, each behind its control byte).
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
