@@ -433,8 +433,8 @@ void HttpSession::connect_server() {
                 reused_ = true;
                 server_requests_ = requests;
                 up_.slot().server_conns_reused.fetch_add(1, std::memory_order_relaxed);
-                ctx_.poller().add(server_.get(), 0, this);
-                server_interest_ = 0;
+                ctx_.poller().retarget(server_.get(), this);
+                server_interest_ = kRead;  // as the pool watched it
                 begin_exchange();
                 return;
             }
@@ -540,6 +540,22 @@ bool HttpSession::exchange() {
         moved |= to_server_.start != before || !to_server_.pending();
     }
     if (!req_body_done_) moved |= fill_request_body();
+    else if (client_readable_ && !client_eof_ && in_len_ < in_cap_) {
+        // The client stays watched while its answer is under way, so the
+        // interest need not change per request: what it sends now is its
+        // next (pipelined) request, kept for later, or its close.
+        const ssize_t n = recv_from(client_.get(), in_ + in_len_, in_cap_ - in_len_, client_readable_);
+        if (n > 0) {
+            in_len_ += uint32_t(n);
+            moved = true;
+        } else if (n == 0) {
+            client_eof_ = true;  // it still gets its answer, then the connection closes
+            keep_client_ = false;
+        } else if (client_readable_) {
+            abort("CD");
+            return false;
+        }
+    }
     if (closed) return false;
     if (!resp_done_) moved |= read_response();
     if (closed || phase_ != Phase::Exchange) return !closed;
@@ -834,8 +850,8 @@ void HttpSession::release_server(bool reusable) {
     if (server_index_ < 0) return;
     if (server_) {
         if (reusable) {
-            ctx_.poller().remove(server_.get());
-            ctx_.server_pool().give(service, server_index_, std::move(server_), server_requests_ + 1);
+            ctx_.server_pool().give(service, server_index_, std::move(server_), server_requests_ + 1,
+                                    server_interest_);
         } else {
             ctx_.poller().forget(server_.get());
         }
@@ -1019,7 +1035,7 @@ void HttpSession::update_interest() {
     // limit ended the batch) only brings the next event sooner.
     if (phase_ == Phase::ReadHead && in_len_ < in_cap_) ci |= kRead;
     if (phase_ == Phase::Exchange) {
-        if (!req_body_done_ && !to_server_.pending()) ci |= kRead;
+        if (req_body_done_ ? !client_eof_ && in_len_ < in_cap_ : !to_server_.pending()) ci |= kRead;
         if (!resp_done_ && !to_client_.pending()) si |= kRead;
     }
     set_interest(client_.get(), client_interest_, ci);
