@@ -1,6 +1,7 @@
 // chunked.cpp: the chunked-body state machine (RFC 9112 §7.1) used in both
 // directions: it validates every framing byte and writes the body out again as
 // canonical chunks or as plain data, whatever the cuts of input and output.
+#include <algorithm>
 #include <cstring>
 
 #include "http/lex.hpp"
@@ -64,7 +65,7 @@ ChunkedTranscoder::Result ChunkedTranscoder::feed(const char* in, size_t in_len,
     for (;;) {
         if (pending_off_ < pending_len_) {
             const size_t n = std::min<size_t>(pending_len_ - pending_off_, out_cap - o);
-            std::memcpy(out + o, pending_ + pending_off_, n);
+            if (n > 0) std::memcpy(out + o, pending_ + pending_off_, n);
             o += n;
             pending_off_ = uint8_t(pending_off_ + n);
             if (pending_off_ < pending_len_) break;

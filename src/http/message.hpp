@@ -163,7 +163,8 @@ struct ClientInfo {
 // origin-form), fields canonically "Name: value\r\n", hop-by-hop fields
 // removed (Connection and the fields it names except protected ones,
 // Keep-Alive, Proxy-Connection, TE (kept as "TE: trailers" when listed),
-// Trailer, Upgrade, HTTP2-Settings, Proxy-Authorization), X-Forwarded-For
+// Trailer (kept before a chunked body, whose trailers are relayed), Upgrade,
+// HTTP2-Settings, Proxy-Authorization), X-Forwarded-For
 // appended to (one line), X-Real-IP / X-Forwarded-Proto / X-Forwarded-Host set
 // (kept from a trusted peer), Content-Length normalised ("002" -> "2"), Expect
 // dropped for HTTP/1.0, and for a WebSocket upgrade "Connection: Upgrade" and
@@ -180,9 +181,10 @@ struct ResponseInfo {
 
 // Writes the response head for the client: status line "HTTP/1.1 <status>
 // <reason>", hop-by-hop fields removed, "Connection: close" when not keeping
-// the client connection, "Connection: keep-alive" for a kept HTTP/1.0 client,
-// Transfer-Encoding removed when de-chunking. Returns the bytes written, or 0
-// when it does not fit.
+// the client connection, "Connection: keep-alive" for a kept HTTP/1.0 client
+// (neither on an interim 1xx other than the upgrade's 101), Transfer-Encoding
+// and Trailer removed when de-chunking, Content-Length removed beside chunked.
+// Returns the bytes written, or 0 when it does not fit.
 size_t write_response_head(const char* buf, const Head& resp, const ResponseInfo& info, char* out, size_t cap);
 
 // A complete answer made by the proxy itself: "HTTP/1.1 <status> <reason>",

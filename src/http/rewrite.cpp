@@ -25,6 +25,7 @@ struct Out {
             full = true;
             return;
         }
+        if (n == 0) return;  // an empty view may have no data pointer
         std::memcpy(p, s, n);
         p += n;
     }
@@ -48,22 +49,36 @@ struct Out {
 // empty for a unix-socket peer.
 std::string_view peer_ip(const net::Address* a, char (&buf)[INET6_ADDRSTRLEN]) {
     if (a == nullptr) return {};
-    const char* s = nullptr;
+    const uint8_t* v4 = nullptr;
     if (a->family() == AF_INET) {
-        s = inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(a->sa())->sin_addr, buf, sizeof buf);
+        v4 = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(a->sa())->sin_addr);
     } else if (a->family() == AF_INET6) {
         const auto& in6 = reinterpret_cast<const sockaddr_in6*>(a->sa())->sin6_addr;
-        s = IN6_IS_ADDR_V4MAPPED(&in6) ? inet_ntop(AF_INET, &in6.s6_addr[12], buf, sizeof buf)
-                                       : inet_ntop(AF_INET6, &in6, buf, sizeof buf);
+        if (!IN6_IS_ADDR_V4MAPPED(&in6)) {
+            const char* s = inet_ntop(AF_INET6, &in6, buf, sizeof buf);
+            return s ? std::string_view(s) : std::string_view();
+        }
+        v4 = &in6.s6_addr[12];
+    } else {
+        return {};
     }
-    return s ? std::string_view(s) : std::string_view();
+    // IPv4 by hand: inet_ntop costs more than the rest of the head rewrite
+    size_t n = 0;
+    for (int i = 0; i < 4; ++i) {
+        const unsigned x = v4[i];
+        if (x >= 100) buf[n++] = char('0' + x / 100);
+        if (x >= 10) buf[n++] = char('0' + x / 10 % 10);
+        buf[n++] = char('0' + x % 10);
+        if (i < 3) buf[n++] = '.';
+    }
+    return {buf, n};
 }
 
 // Whether a Connection field of the message names this field (RFC 9110
-// §7.6.1), which makes it hop-by-hop.
-bool nominated(const Head& h, const char* buf, std::string_view name) {
+// §7.6.1), which makes it hop-by-hop. `ids` holds name_of() of every field.
+bool nominated(const Head& h, const char* buf, const Name* ids, std::string_view name) {
     for (size_t i = 0; i < h.field_count; ++i) {
-        if (name_of(h.fields[i].name.in(buf)) != Name::Connection) continue;
+        if (ids[i] != Name::Connection) continue;
         ListWalker w{h.fields[i].value.in(buf)};
         std::string_view t;
         while (w.next(t))
@@ -89,16 +104,19 @@ bool protected_name(Name n) {
     }
 }
 
-// Connection tokens other than these three name fields to remove.
-bool names_fields(const Head& h, const char* buf) {
+// Names every field once; returns whether a Connection token other than
+// close, keep-alive and upgrade names fields to remove.
+bool name_fields(const Head& h, const char* buf, Name* ids) {
+    bool names_others = false;
     for (size_t i = 0; i < h.field_count; ++i) {
-        if (name_of(h.fields[i].name.in(buf)) != Name::Connection) continue;
+        ids[i] = name_of(h.fields[i].name.in(buf));
+        if (ids[i] != Name::Connection || names_others) continue;
         ListWalker w{h.fields[i].value.in(buf)};
         std::string_view t;
         while (w.next(t))
-            if (!ieq(t, "close") && !ieq(t, "keep-alive") && !ieq(t, "upgrade")) return true;
+            if (!ieq(t, "close") && !ieq(t, "keep-alive") && !ieq(t, "upgrade")) names_others = true;
     }
-    return false;
+    return names_others;
 }
 
 }  // namespace
@@ -120,24 +138,28 @@ size_t write_request_head(const char* buf, const Head& req, const ClientInfo& cl
     }
     w.put(" HTTP/1.1\r\n");
 
-    const bool check_nominated = names_fields(req, buf);
+    Name ids[kMaxFields];
+    const bool check_nominated = name_fields(req, buf, ids);
     std::string_view host;
     bool have_xff = false, have_real_ip = false, have_proto = false, have_fwd_host = false;
     for (size_t i = 0; i < req.field_count; ++i) {
         const std::string_view name = req.fields[i].name.in(buf);
         const std::string_view value = req.fields[i].value.in(buf);
-        const Name id = name_of(name);
-        if (check_nominated && !protected_name(id) && nominated(req, buf, name)) continue;
+        const Name id = ids[i];
+        if (check_nominated && !protected_name(id) && nominated(req, buf, ids, name)) continue;
         switch (id) {
         case Name::Connection:
         case Name::KeepAlive:
         case Name::ProxyConnection:
         case Name::TE:
-        case Name::Trailer:
         case Name::Upgrade:
         case Name::Http2Settings:
         case Name::ProxyAuthorization:
             continue;  // hop-by-hop; TE and Upgrade are written again below when they apply
+        case Name::Trailer:
+            // announces the trailers of a chunked body, which are relayed
+            if (req.body != Body::Chunked) continue;
+            break;
         case Name::ContentLength:
             w.put("Content-Length: ");
             w.put_uint(req.content_length);
@@ -186,7 +208,7 @@ size_t write_request_head(const char* buf, const Head& req, const ClientInfo& cl
         w.put("X-Forwarded-For: ");
         bool first = true;
         for (size_t i = 0; have_xff && i < req.field_count; ++i) {
-            if (name_of(req.fields[i].name.in(buf)) != Name::XForwardedFor) continue;
+            if (ids[i] != Name::XForwardedFor) continue;
             const std::string_view v = req.fields[i].value.in(buf);
             if (v.empty()) continue;
             if (!first) w.put(", ");
@@ -219,11 +241,12 @@ size_t write_response_head(const char* buf, const Head& resp, const ResponseInfo
     w.put(resp.reason.empty() ? reason_phrase(resp.status) : resp.reason.in(buf));
     w.put("\r\n");
 
-    const bool check_nominated = names_fields(resp, buf);
+    Name ids[kMaxFields];
+    const bool check_nominated = name_fields(resp, buf, ids);
     for (size_t i = 0; i < resp.field_count; ++i) {
         const std::string_view name = resp.fields[i].name.in(buf);
-        const Name id = name_of(name);
-        if (check_nominated && !protected_name(id) && nominated(resp, buf, name)) continue;
+        const Name id = ids[i];
+        if (check_nominated && !protected_name(id) && nominated(resp, buf, ids, name)) continue;
         switch (id) {
         case Name::Connection:
         case Name::KeepAlive:
