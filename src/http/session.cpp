@@ -130,6 +130,7 @@ private:
     void give(Out& o);
     void ensure(Out& o);
     void compact(Out& o);
+    char* room(Out& o, size_t& space);
     balance::Key balancing_key();
     void log_request();
     void count_response(int status);
@@ -610,13 +611,20 @@ bool HttpSession::exchange() {
     return moved;
 }
 
+// Where more bytes for `o` can go, and how many; nullptr when it is too full
+// to be worth a read.
+char* HttpSession::room(Out& o, size_t& space) {
+    ensure(o);
+    if (o.start == o.end) o.start = o.end = 0;
+    else compact(o);
+    space = kBuf - o.end;
+    return space < 64 ? nullptr : o.buf + o.end;
+}
+
 bool HttpSession::fill_request_body() {
-    ensure(to_server_);
-    if (to_server_.start == to_server_.end) to_server_.start = to_server_.end = 0;
-    else compact(to_server_);
-    const size_t space = kBuf - to_server_.end;
-    if (space < 64) return false;
-    char* out = to_server_.buf + to_server_.end;
+    size_t space = 0;
+    char* out = room(to_server_, space);
+    if (!out) return false;
     if (req_->body == Body::Length) {
         const size_t avail = in_len_ - in_used_;
         if (avail > 0) {
@@ -793,12 +801,9 @@ bool HttpSession::on_response_head() {
 }
 
 bool HttpSession::relay_response_body() {
-    ensure(to_client_);
-    if (to_client_.start == to_client_.end) to_client_.start = to_client_.end = 0;
-    else compact(to_client_);
-    const size_t space = kBuf - to_client_.end;
-    if (space < 64) return false;
-    char* out = to_client_.buf + to_client_.end;
+    size_t space = 0;
+    char* out = room(to_client_, space);
+    if (!out) return false;
     const size_t avail = slen_ - sused_;
     if (resp_->body == Body::Chunked) {
         if (avail == 0) {
@@ -1089,13 +1094,7 @@ void HttpSession::update_interest() {
 // bytes each way, connect and total time, termination code.
 void HttpSession::log_request() {
     if (!ctx_.access_log_enabled()) return;
-    char stamp[32];
-    const uint64_t wall = wall_ms();
-    time_t secs = time_t(wall / 1000);
-    struct tm tmv;
-    gmtime_r(&secs, &tmv);
-    size_t k = strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tmv);
-    snprintf(stamp + k, sizeof stamp - k, ".%03uZ", unsigned(wall % 1000));
+    const log::Stamp stamp = log::utc_stamp(wall_ms());
     const char* server = tried_.count > 0 ? up_.server_config(int32_t(tried_.index[tried_.count - 1])).name.c_str()
                                           : "<NOSRV>";
     const uint64_t now = ctx_.now_ms();
@@ -1103,7 +1102,7 @@ void HttpSession::log_request() {
     const int n = snprintf(line, sizeof line,
                            "%s %s %s/%s \"%.*s HTTP/1.%d\" %d request_bytes=%llu response_bytes=%llu "
                            "connect_ms=%lld duration_ms=%llu %s\n",
-                           stamp, net::format_address(peer_).c_str(), cfg_.name.c_str(), server,
+                           stamp.text, net::format_address(peer_).c_str(), cfg_.name.c_str(), server,
                            int(request_line_len_), request_line_, req_ ? int(req_->version_minor) : 1, status_,
                            (unsigned long long)bytes_to_server_, (unsigned long long)bytes_to_client_,
                            connect_ms_ ? (long long)(connect_ms_ - request_start_ms_) : -1LL,

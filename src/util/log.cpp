@@ -74,4 +74,14 @@ void write(Level level, const char* fmt, ...) {
     (void)ignored;
 }
 
+Stamp utc_stamp(uint64_t wall_ms) {
+    Stamp s;
+    const time_t secs = time_t(wall_ms / 1000);
+    struct tm tmv;
+    gmtime_r(&secs, &tmv);
+    const size_t k = strftime(s.text, sizeof s.text, "%Y-%m-%dT%H:%M:%S", &tmv);
+    snprintf(s.text + k, sizeof s.text - k, ".%03uZ", unsigned(wall_ms % 1000));
+    return s;
+}
+
 }  // namespace ep::log

@@ -1,6 +1,7 @@
 // log.hpp: the daemon's logger. Messages go to stderr (foreground) or syslog
 // (daemon facility), filtered by level. printf-style, safe in any process.
 #pragma once
+#include <cstdint>
 #include <string>
 
 namespace ep::log {
@@ -15,6 +16,12 @@ void set_role(const char* role);
 bool enabled(Level level);
 
 void write(Level level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+
+// "2026-12-02T15:49:59.677Z": the time stamp of an access-log line.
+struct Stamp {
+    char text[32];
+};
+Stamp utc_stamp(uint64_t wall_ms);
 
 }  // namespace ep::log
 

@@ -768,18 +768,12 @@ void Worker::open_access_log() {
 // connect time, duration, bytes each way, termination code.
 void Worker::write_access_log(const Connection& c) {
     const Upstream& svc = upstreams_[c.service];
-    char stamp[32];
-    const uint64_t wall = wall_ms();
-    time_t secs = time_t(wall / 1000);
-    struct tm tmv;
-    gmtime_r(&secs, &tmv);
-    size_t k = strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tmv);
-    snprintf(stamp + k, sizeof stamp - k, ".%03uZ", unsigned(wall % 1000));
+    const log::Stamp stamp = log::utc_stamp(wall_ms());
     const char* server = c.server_index >= 0 ? svc.server_config(c.server_index).name.c_str() : "<NOSRV>";
     const long long connect_ms = c.connected_ms ? (long long)(c.connected_ms - c.accepted_ms) : -1;
     char line[512];
     int n = snprintf(line, sizeof line, "%s %s %s/%s connect_ms=%lld duration_ms=%llu bytes_in=%llu bytes_out=%llu %s\n",
-                     stamp, net::format_address(c.client_addr).c_str(), svc.config().name.c_str(), server, connect_ms,
+                     stamp.text, net::format_address(c.client_addr).c_str(), svc.config().name.c_str(), server, connect_ms,
                      (unsigned long long)(now_ - c.accepted_ms), (unsigned long long)c.bytes_in,
                      (unsigned long long)c.bytes_out, c.term);
     if (n > 0) access_log(std::string_view(line, size_t(std::min(n, int(sizeof line) - 1))));

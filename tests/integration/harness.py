@@ -38,6 +38,15 @@ def new_ip():
     return "127.%d.%d.%d" % (10 + pid % 240, (pid // 240) % 250 + 1, n % 250 + 1)
 
 
+def pid_gone(pid):
+    """True once `pid` has exited (a zombie waiting for its reaper counts as gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
 def free_port(ip):
     s = socket.socket()
     s.bind((ip, 0))

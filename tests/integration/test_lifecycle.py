@@ -12,21 +12,12 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import EASYPROXY, connect, fetch_name, read_line, run_tool, wait_until  # noqa: E402
+from harness import EASYPROXY, connect, fetch_name, pid_gone, read_line, run_tool, wait_until  # noqa: E402
 
 
 def echo_ok(sock, token):
     sock.sendall(token + b"\n")
     return read_line(sock, 5) == token.decode()
-
-
-def pid_gone(pid):
-    """True once `pid` has exited (a zombie waiting for its reaper counts as gone)."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True
 
 
 class WorkerCrashTest(harness.ProxyTestCase):

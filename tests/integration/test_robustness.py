@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import connect, fetch_name, free_port, new_ip, read_line, recv_to_eof, wait_until  # noqa: E402
+from harness import connect, fetch_name, free_port, new_ip, pid_gone, read_line, recv_to_eof, wait_until  # noqa: E402
 
 
 def epstat_json(proxy, view):
@@ -24,14 +24,6 @@ def epstat_json(proxy, view):
 
 def servers(proxy):
     return {s["server"]: s for s in epstat_json(proxy, "servers")["servers"]}
-
-
-def pid_gone(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True
 
 
 def try_fetch(addr, timeout):
