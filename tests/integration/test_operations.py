@@ -294,7 +294,7 @@ class ControlSocketTest(harness.ProxyTestCase):
         # A client that dies in the middle of the line: nobody to tell, the log says it.
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.connect(os.path.join(p.run_dir, "easyproxy.sock"))
-        s.sendall(b"status\nweight svc/a 25")
+        s.sendall(b"weight svc/a 25")
         s.close()
         line = "control socket: uid %d (pid %d) ended its input: %s" % (os.getuid(), os.getpid(), refused)
         wait_until(lambda: p.log().count(line) == 2, 5, what="both fragments in the log")
