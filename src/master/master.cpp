@@ -377,10 +377,8 @@ void Master::undo_worker_counts(uint32_t slot) {
             servers[ss.server].active.fetch_sub(1, std::memory_order_relaxed);
         ss.seq.store(0, std::memory_order_relaxed);
     }
-    for (shm::ServiceSlot& svc : services) {
-        uint32_t owner = uint32_t(pid);
-        svc.lock.compare_exchange_strong(owner, 0);  // killed while picking a server
-    }
+    // A worker killed while picking a server still holds its service's lock.
+    for (shm::ServiceSlot& svc : services) shm::release_if_owner(svc.lock, uint32_t(pid));
     ws.active.store(0);
     ws.pid.store(0);
     ws.state.store(uint32_t(shm::WorkerState::Free));

@@ -75,4 +75,10 @@ private:
     std::atomic<uint32_t>& word_;
 };
 
+// Frees a SpinGuard word that `owner` (a dead process) still holds; a word
+// held by anyone else, or free, is left alone. True when it was released.
+inline bool release_if_owner(std::atomic<uint32_t>& word, uint32_t owner) {
+    return word.compare_exchange_strong(owner, 0, std::memory_order_release, std::memory_order_relaxed);
+}
+
 }  // namespace ep::shm

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "util/unique_fd.hpp"
+
 namespace ep::worker {
 
 class BufferPool {
@@ -35,26 +37,18 @@ private:
 };
 
 // The per-worker pool of pipe pairs for splice(). Bounded, so bulk transfers
-// never take more than kMaxPipes * 2 descriptors; when it is exhausted a flow
-// just keeps using buffers.
+// never take more than kMaxPipes * 2 descriptors; when it is exhausted (or
+// pipe2() fails, e.g. out of fds) a flow just keeps using buffers. The pool
+// owns the pipes it holds; a flow owns the pair it took until it gives it back.
 class PipePool {
 public:
     static constexpr size_t kMaxPipes = 256;
     static constexpr int kPipeSize = 256 * 1024;
 
-    PipePool() = default;
-    PipePool(const PipePool&) = delete;
-    PipePool& operator=(const PipePool&) = delete;
-    ~PipePool() {
-        for (auto [r, w] : free_) {
-            ::close(r);
-            ::close(w);
-        }
-    }
-
     bool take(int& r, int& w) {
         if (!free_.empty()) {
-            std::tie(r, w) = free_.back();
+            r = free_.back().first.release();
+            w = free_.back().second.release();
             free_.pop_back();
             return true;
         }
@@ -70,17 +64,17 @@ public:
     // A pipe that still holds bytes cannot be reused (they belong to a closed
     // connection): it is closed instead.
     void give(int r, int w, bool empty) {
+        Pipe pipe{UniqueFd(r), UniqueFd(w)};
         if (empty) {
-            free_.emplace_back(r, w);
+            free_.push_back(std::move(pipe));
             return;
         }
-        ::close(r);
-        ::close(w);
-        --in_use_;
+        --in_use_;  // closed as `pipe` goes
     }
 
 private:
-    std::vector<std::pair<int, int>> free_;
+    using Pipe = std::pair<UniqueFd, UniqueFd>;  // read end, write end
+    std::vector<Pipe> free_;
     size_t in_use_ = 0;  // pipes created and not closed (in flows or free)
 };
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace ep::worker {
@@ -46,7 +47,9 @@ public:
     virtual size_t cold() const { return 0; }
 };
 
-std::unique_ptr<Poller> make_poll_poller();
-std::unique_ptr<Poller> make_epoll_poller();
+// Each returns nullptr and says why in `error` ("epoll_create1: Too many open
+// files") when the backend cannot be set up: the worker then exits with it.
+std::unique_ptr<Poller> make_poll_poller(std::string& error);
+std::unique_ptr<Poller> make_epoll_poller(std::string& error);
 
 }  // namespace ep::worker

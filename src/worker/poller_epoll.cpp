@@ -6,7 +6,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
+#include <string>
 
+#include "util/log.hpp"
 #include "util/unique_fd.hpp"
 #include "worker/poller.hpp"
 
@@ -23,23 +26,33 @@ uint32_t to_epoll(uint32_t interest) {
 
 class EpollPoller final : public Poller {
 public:
-    EpollPoller() : epfd_(::epoll_create1(EPOLL_CLOEXEC)) {}
+    EpollPoller() : epfd_(::epoll_create1(EPOLL_CLOEXEC)) {
+        if (!epfd_) error_ = std::string("epoll_create1: ") + std::strerror(errno);
+    }
+    const std::string& setup_error() const { return error_; }
 
+    // A failed epoll_ctl (out of memory, max_user_watches) leaves the fd
+    // unwatched: a connection then ends by its connect or idle timeout (the
+    // next modify() registers it again if memory came back), and a listener's
+    // clients go to the other workers.
     void add(int fd, uint32_t interest, IoTarget* target) override {
         if (size_t(fd) >= targets_.size()) targets_.resize(size_t(fd) * 2 + 64, nullptr);
         targets_[size_t(fd)] = target;
         epoll_event ev{to_epoll(interest), {.u64 = uint64_t(fd)}};
-        ::epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, fd, &ev);
+        if (::epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) log_failure("add", fd);
         ++count_;
     }
 
     void modify(int fd, uint32_t interest) override {
         epoll_event ev{to_epoll(interest), {.u64 = uint64_t(fd)}};
-        ::epoll_ctl(epfd_.get(), EPOLL_CTL_MOD, fd, &ev);
+        if (::epoll_ctl(epfd_.get(), EPOLL_CTL_MOD, fd, &ev) == 0) return;
+        if (errno == ENOENT && ::epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, fd, &ev) == 0) return;  // its add failed
+        log_failure("modify", fd);
     }
 
     void remove(int fd) override {
-        ::epoll_ctl(epfd_.get(), EPOLL_CTL_DEL, fd, nullptr);
+        // ENOENT: its add failed, which was logged then.
+        if (::epoll_ctl(epfd_.get(), EPOLL_CTL_DEL, fd, nullptr) != 0 && errno != ENOENT) log_failure("remove", fd);
         targets_[size_t(fd)] = nullptr;
         --count_;
     }
@@ -72,8 +85,13 @@ public:
     size_t size() const override { return count_; }
 
 private:
+    static void log_failure(const char* what, int fd) {
+        LOG_ERROR("epoll: cannot %s fd %d: %s", what, fd, std::strerror(errno));
+    }
+
     static constexpr int kBatch = 256;
     UniqueFd epfd_;
+    std::string error_;
     std::vector<IoTarget*> targets_;
     epoll_event events_[kBatch];
     size_t count_ = 0;
@@ -81,6 +99,11 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Poller> make_epoll_poller() { return std::make_unique<EpollPoller>(); }
+std::unique_ptr<Poller> make_epoll_poller(std::string& error) {
+    auto poller = std::make_unique<EpollPoller>();
+    if (poller->setup_error().empty()) return poller;
+    error = poller->setup_error();
+    return nullptr;
+}
 
 }  // namespace ep::worker

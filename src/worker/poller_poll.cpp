@@ -10,7 +10,9 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "util/clock.hpp"
@@ -72,17 +74,13 @@ public:
         short revents;
     };
 
+    // Without both pipes the two sides could not wake each other: the poller
+    // is unusable, which setup_error() says.
     ColdSet() {
-        int p[2];
-        if (::pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0) {
-            to_cold_r_.reset(p[0]);
-            to_cold_w_.reset(p[1]);
-        }
-        if (::pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0) {
-            to_hot_r_.reset(p[0]);
-            to_hot_w_.reset(p[1]);
-        }
+        if (!make_pipe(to_cold_r_, to_cold_w_) || !make_pipe(to_hot_r_, to_hot_w_))
+            error_ = std::string("pipe2: ") + std::strerror(errno);
     }
+    const std::string& setup_error() const { return error_; }
     ~ColdSet() {
         if (thread_.joinable()) {
             {
@@ -107,6 +105,14 @@ public:
     }
 
 private:
+    static bool make_pipe(UniqueFd& r, UniqueFd& w) {
+        int p[2];
+        if (::pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0) return false;
+        r.reset(p[0]);
+        w.reset(p[1]);
+        return true;
+    }
+
     struct Command {
         int fd;
         uint32_t generation;
@@ -189,6 +195,7 @@ private:
     std::vector<Report> reports_;
     bool stop_ = false;
     std::thread thread_;
+    std::string error_;
 };
 
 class PollPoller final : public Poller {
@@ -250,6 +257,7 @@ public:
 
     size_t size() const override { return count_; }
     size_t cold() const override { return count_ - (fds_.size() - 1); }  // slot 0 is the report pipe
+    const std::string& setup_error() const { return cold_.setup_error(); }
 
 private:
     void to_hot(int fd, Entry& e) {
@@ -323,6 +331,11 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Poller> make_poll_poller() { return std::make_unique<PollPoller>(); }
+std::unique_ptr<Poller> make_poll_poller(std::string& error) {
+    auto poller = std::make_unique<PollPoller>();
+    if (poller->setup_error().empty()) return poller;
+    error = poller->setup_error();
+    return nullptr;
+}
 
 }  // namespace ep::worker

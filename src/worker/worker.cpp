@@ -54,7 +54,8 @@ uint64_t seed_from_kernel() {
 
 struct Listener final : IoTarget {
     Worker* worker;
-    int fd;
+    int fd;            // the worker's copy of a listening socket, owned by `owner`
+    UniqueFd owner;    // closed with the Listener
     uint32_t service;
     bool watched = false;
     void on_io(int, uint32_t) override;
@@ -73,7 +74,7 @@ struct ServiceRuntime {
 
 class Worker {
 public:
-    explicit Worker(const Setup& setup);
+    Worker(const Setup& setup, std::unique_ptr<Poller> poller);
     int run();
 
     void on_accept_ready(Listener& l);
@@ -139,12 +140,12 @@ private:
 void Listener::on_io(int, uint32_t) { worker->on_accept_ready(*this); }
 void Connection::on_io(int fd, uint32_t events) { worker->on_connection_io(*this, fd, events); }
 
-Worker::Worker(const Setup& setup)
+Worker::Worker(const Setup& setup, std::unique_ptr<Poller> poller)
     : setup_(setup),
       cfg_(*setup.config),
       slot_(setup.segment->workers()[setup.slot]),
       sessions_(setup.segment->sessions(setup.slot)),
-      poller_(setup.config->global.poller == config::Poller::Poll ? make_poll_poller() : make_epoll_poller()),
+      poller_(std::move(poller)),
       rng_(seed_from_kernel()) {
     auto all_services = setup.segment->services();
     auto all_servers = setup.segment->servers();
@@ -166,6 +167,7 @@ Worker::Worker(const Setup& setup)
         auto l = std::make_unique<Listener>();
         l->worker = this;
         l->fd = ref.fd;
+        l->owner.reset(ref.fd);
         l->service = ref.service;
         listeners_.push_back(std::move(l));
     }
@@ -506,7 +508,13 @@ void Worker::begin_relay(Connection& c) {
         // byte can overtake it and a partial send is simply finished later.
         net::Address local;
         local.length = sizeof local.storage;
-        ::getsockname(c.client.get(), local.sa(), &local.length);
+        if (::getsockname(c.client.get(), local.sa(), &local.length) != 0) {
+            // Without our own address there is no true header to send.
+            LOG_ERROR("%s: cannot send the PROXY header: getsockname: %s; closing the connection",
+                      svc.config->name.c_str(), std::strerror(errno));
+            close_connection(c, "PC");
+            return;
+        }
         const std::string header = svc.config->proxy_protocol == config::ProxyProtocol::V1
                                        ? net::proxy_header_v1(c.client_addr, local)
                                        : net::proxy_header_v2(c.client_addr, local);
@@ -791,7 +799,6 @@ void Worker::start_graceful() {
              (unsigned long long)cfg_.global.shutdown_timeout_ms);
     // Our copies of the listening sockets are no longer needed: the master
     // keeps the originals, so no queued client is lost.
-    for (auto& l : listeners_) ::close(l->fd);
     listeners_.clear();
 }
 
@@ -835,7 +842,14 @@ void Worker::write_access_log(const Connection& c) {
 int run(const Setup& setup) {
     shm::WorkerSlot& slot = setup.segment->workers()[setup.slot];
     slot.state.store(uint32_t(shm::WorkerState::Running));
-    Worker w(setup);
+    std::string error;
+    std::unique_ptr<Poller> poller = setup.config->global.poller == config::Poller::Poll ? make_poll_poller(error)
+                                                                                         : make_epoll_poller(error);
+    if (!poller) {
+        LOG_ERROR("cannot start: %s", error.c_str());
+        return 1;
+    }
+    Worker w(setup, std::move(poller));
     return w.run();
 }
 

@@ -258,6 +258,31 @@ class Proxy(Process):
         wait_until(ready, 15, what="easyproxy to serve")
 
 
+def failing_in_workers(test, functions, errno_name):
+    """A `prefix` for ProxyTestCase.proxy() that preloads a library making each
+    of `functions` ((name, params, args) in C, returning int) fail with
+    `errno_name` in processes forked by easyproxy (its workers), never in the
+    master. Skips the test where no C compiler is found."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if not compiler:
+        test.skipTest("needs a C compiler to build the fault-injection library")
+    source = ["#define _GNU_SOURCE", "#include <dlfcn.h>", "#include <errno.h>", "#include <unistd.h>",
+              "static pid_t loader;",
+              "__attribute__((constructor)) static void remember(void) { loader = getpid(); }"]
+    for name, params, args in functions:
+        source += ["int %s(%s) {" % (name, params),
+                   "    if (getpid() != loader) { errno = %s; return -1; }" % errno_name,
+                   '    return ((int (*)(%s))dlsym(RTLD_NEXT, "%s"))(%s);' % (params, name, args),
+                   "}"]
+    path = tempfile.mkdtemp(prefix="fault-", dir=test.tmp)
+    with open(os.path.join(path, "fault.c"), "w") as f:
+        f.write("\n".join(source) + "\n")
+    run_tool([compiler, "-shared", "-fPIC", "-o", os.path.join(path, "fault.so"), os.path.join(path, "fault.c"), "-ldl"])
+    # ASan wants to be the first library loaded; here it is not.
+    asan = "verify_asan_link_order=0:" + os.environ.get("ASAN_OPTIONS", "")
+    return ("env", "LD_PRELOAD=" + os.path.join(path, "fault.so"), "ASAN_OPTIONS=" + asan)
+
+
 def run_tool(argv, check=True):
     r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, text=True)
     if check and r.returncode != 0:
@@ -288,11 +313,25 @@ class ProxyTestCase(unittest.TestCase):
         signal.alarm(0)
         for p in reversed(self.procs):
             p.stop()
-        failed = any(err for _, err in getattr(self._outcome, "errors", []) if err) if hasattr(self, "_outcome") else False
+        failed = self._failed()
         for p in self.procs:
             if isinstance(p, Proxy) and (failed or os.environ.get("EP_SHOW_LOGS")):
                 sys.stderr.write("---- easyproxy log (%s) ----\n%s\n" % (p.config_path, p.log()))
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def _failed(self):
+        """Whether the test body failed so far (its daemon logs are then shown).
+        Python 3.11 reports each failure to the result as it happens and no
+        longer keeps _Outcome.errors; older versions collect them there."""
+        outcome = getattr(self, "_outcome", None)
+        if outcome is None:
+            return False
+        if hasattr(outcome, "errors"):
+            return any(err for _, err in outcome.errors if err)
+        result = outcome.result
+        reported = list(getattr(result, "failures", [])) + list(getattr(result, "errors", []))
+        # a failed subTest is reported as the _SubTest, which names its test in test_case
+        return any(getattr(test, "test_case", test) is self for test, _ in reported)
 
     def backend(self, name="backend", mode="name", ip=None, **opts):
         b = Backend(ip or new_ip(), mode=mode, name=name, **opts)

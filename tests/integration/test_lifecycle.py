@@ -2,6 +2,7 @@
 workers' connections, graceful and fast stops, the master's death takes its
 workers along, and a second master cannot steal a run_dir."""
 import os
+import re
 import shutil
 import signal
 import socket
@@ -89,6 +90,19 @@ class WorkerCrashTest(harness.ProxyTestCase):
         wait_until(lambda: len(p.worker_pids()) == 2, 5, what="the worker to come back after its backoff")
         self.assertIn(survivor, p.worker_pids())
         self.assertEqual(fetch_name(addr), "a")
+
+    def test_worker_without_event_backend_exits_and_says_why(self):
+        """The workers get no descriptor for epoll or the poll backend's pipes."""
+        svc, _ = self.service([self.backend("a")])
+        no_fds = harness.failing_in_workers(self, [("epoll_create1", "int flags", "flags"),
+                                                   ("pipe2", "int fds[2], int flags", "fds, flags")], "EMFILE")
+        p = self.proxy([svc], workers=2, wait=False, prefix=no_fds)
+        reason = "pipe2" if os.environ.get("EP_POLLER") == "poll" else "epoll_create1"
+        expected = [r"worker 0 error: cannot start: %s: Too many open files\n" % reason,
+                    r"worker 0 \(pid \d+\) exited with status 1; respawning\n",
+                    r"worker 0 keeps dying; next start in 100 ms\n"]
+        wait_until(lambda: all(re.search(e, p.log()) for e in expected), 10, what="worker 0 to fail and back off")
+        self.assertTrue(p.alive())
 
 
 class StopTest(harness.ProxyTestCase):

@@ -75,18 +75,21 @@ class AdminTest(harness.ProxyTestCase):
         s = servers(p)["a"]
         self.assertEqual((s["admin"], s["state"], s["active"], s["total"]), ("drain", "drain", 1, 1))
 
-        waiter = subprocess.Popen([EPCTL, "-r", p.run_dir, "drain", "svc/a", "--wait", "--timeout", "30"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.addCleanup(lambda: waiter.poll() is None and waiter.kill())
-        time.sleep(0.6)
-        self.assertIsNone(waiter.poll(), "epctl --wait returned while a connection was open")
+        err_path = os.path.join(self.tmp, "epctl-wait.err")
+        waiter = harness.Process([EPCTL, "-r", p.run_dir, "drain", "svc/a", "--wait", "--timeout", "30"],
+                                 stderr_path=err_path)
+        self.procs.append(waiter)
+        # It has seen the open connection (and flushed the line saying so).
+        wait_until(lambda: "svc/a: draining, 1 active connection" in waiter.output() or not waiter.alive(),
+                   10, 0.02, "epctl --wait to report the open connection")
+        self.assertTrue(waiter.alive(), "epctl --wait returned while a connection was open")
         held.close()
         t0 = time.monotonic()
-        out, err = waiter.communicate(timeout=5)
+        self.assertEqual(waiter.wait(5), 0, open(err_path).read())
         self.assertLess(time.monotonic() - t0, 1.5)
-        self.assertEqual(waiter.returncode, 0, err)
-        self.assertEqual(out, "svc/a draining\nsvc/a: draining, 1 active connection\n"
-                              "svc/a: drained, no active connections\n")
+        wait_until(lambda: len(waiter.output()) == 3, 5, 0.02, "epctl's last line")  # read by a thread
+        self.assertEqual(waiter.output(), ["svc/a draining", "svc/a: draining, 1 active connection",
+                                           "svc/a: drained, no active connections"])
 
     def test_drain_wait_timeout_exits_3(self):
         a, b, svc, addr = self.two_servers()
@@ -107,9 +110,14 @@ class AdminTest(harness.ProxyTestCase):
         held = self.hold(addr, "a")
 
         self.assertEqual(p.epctl("maint", "svc/a").stdout, "svc/a in maintenance\n")
-        time.sleep(0.5)  # a check in flight ends and its CONN line is read
+        wait_until(lambda: "svc/a: checks stopped (maintenance)" in p.log(), 5, 0.02, "a's checks to stop")
+        # b's checks go on at the same interval: they are the checker's clock.
+        # Two more of them: a check of a begun before maint was accepted and counted.
+        b_seen = b.connections()
+        wait_until(lambda: b.connections() >= b_seen + 2, 5, 0.02, "two more checks of b")
         before = a.connections()
-        time.sleep(4 * 0.2 + 0.2)  # more than 3 intervals
+        b_seen = b.connections()
+        wait_until(lambda: b.connections() >= b_seen + 4, 5, 0.02, "four more checks of b (> 3 intervals)")
         self.assertEqual(a.connections(), before, "a was checked while in maintenance")
         self.assertEqual([fetch_name(addr) for _ in range(6)], ["b"] * 6)
         self.assertEqual(a.connections(), before)
@@ -381,6 +389,8 @@ class ControlSocketTest(harness.ProxyTestCase):
             s.sendall(b"status\n" * 3000)
             greedy.append(s)
             self.addCleanup(s.close)
+        # No wait needed: the master accepts in arrival order, so it holds
+        # all 32 by the time it accepts this one.
         extra = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         extra.connect(path)
         extra.settimeout(5)

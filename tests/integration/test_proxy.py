@@ -42,8 +42,21 @@ def blackhole(ip):
         except BlockingIOError:
             pass
         fillers.append(s)
-    time.sleep(0.1)
+    wait_until(lambda: accept_queue_length(l) >= 1, 5, 0.01, "the blackhole's accept queue to fill")
     return l, fillers, "%s:%d" % l.getsockname()
+
+
+def accept_queue_length(listener):
+    """Connections waiting in an IPv4 listener's accept queue (the rx_queue
+    column that /proc/net/tcp shows for a listening socket)."""
+    ip, port = listener.getsockname()[:2]
+    local = "%s:%04X" % ("".join("%02X" % int(b) for b in reversed(ip.split("."))), port)
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[1] == local and fields[3] == "0A":  # TCP_LISTEN
+                return int(fields[4].split(":")[1], 16)
+    return 0
 
 
 class RelayTest(harness.ProxyTestCase):
@@ -295,6 +308,23 @@ class ProxyProtocolTest(harness.ProxyTestCase):
                   ipaddress.IPv4Address(cip).packed + ipaddress.IPv4Address(lip).packed +
                   struct.pack("!HH", cport, int(lport)))
         self.assertEqual(got, header + b"hello")
+
+    def test_no_header_without_our_own_address(self):
+        """getsockname failing: the connection is closed, no made-up header sent."""
+        b = self.backend("digest", mode="digest")
+        svc, addr = self.service([b], proxy_protocol="v1")
+        fault = harness.failing_in_workers(self, [("getsockname", "int fd, void *addr, void *len", "fd, addr, len")],
+                                           "ENOBUFS")
+        p = self.proxy([svc], prefix=fault)
+        with connect(addr) as s:
+            s.shutdown(socket.SHUT_WR)  # nothing unread to turn the proxy's close into a reset
+            s.settimeout(5)
+            self.assertEqual(harness.recv_to_eof(s), b"")
+        self.assertIn("svc: cannot send the PROXY header: getsockname: No buffer space available; "
+                      "closing the connection", p.log())
+        # The server saw the connection end without a byte.
+        received = wait_until(lambda: [l for l in b.output() if l.startswith("RECV ")], 5, what="the server's RECV")
+        self.assertEqual(received, ["RECV 0 %s" % hashlib.sha256(b"").hexdigest()])
 
 
 class AccessTest(harness.ProxyTestCase):
