@@ -28,6 +28,9 @@ head as received, method, target, version, headers, body_len, body_sha,
 body_raw: the first 4 KiB of the body bytes as framed on the wire),
 "CLOSE <n>".
 
+--aiohttp serves /sse alone (same query, chunked) from an aiohttp application
+instead: an event stream written by a server framework others wrote.
+
 As a module it offers Origin, the harness Process that runs this script.
 """
 import argparse
@@ -320,13 +323,55 @@ def handle(sock, peer, n, args):
         log("CLOSE %d" % n)
 
 
+def run_aiohttp(host, port):
+    import asyncio
+    from aiohttp import web
+
+    async def sse(request):
+        count, interval = int(request.query.get("n", "3")), float(request.query.get("interval", "0.5"))
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
+                                           "Cache-Control": "no-cache"})
+        await resp.prepare(request)
+        for i in range(1, count + 1):
+            await resp.write(b"data: %d\n\n" % i)
+            log("SSE 0 %d %.6f" % (i, time.monotonic()))
+            if i < count:
+                await asyncio.sleep(interval)
+        await resp.write_eof()
+        return resp
+
+    async def serve_forever():
+        app = web.Application()
+        app.router.add_get("/sse", sse)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+        log("READY %s:%d" % (host, port))
+        await asyncio.Event().wait()
+    asyncio.run(serve_forever())
+
+
+def python_with(module):
+    """An interpreter that imports `module`: this one, else Debian's (where
+    python3-aiohttp and python3-websockets are installed)."""
+    import subprocess
+    for py in (sys.executable, "/usr/bin/python3"):
+        if subprocess.run([py, "-c", "import " + module], stderr=subprocess.DEVNULL).returncode == 0:
+            return py
+    raise AssertionError("no python3 here imports %s (apt-get install python3-%s)" % (module, module))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--listen", required=True, help="host:port")
     p.add_argument("--name", default="origin")
     p.add_argument("--close", action="store_true", help="close after every response")
+    p.add_argument("--aiohttp", action="store_true", help="serve /sse from aiohttp")
     args = p.parse_args()
     host, port = args.listen.rsplit(":", 1)
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    if args.aiohttp:
+        return run_aiohttp(host, int(port))
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind((host, int(port)))
@@ -351,13 +396,16 @@ else:
     class Origin(harness.Process):
         """This script as a test's child process, on a fresh loopback address."""
 
-        def __init__(self, ip, name="origin", close=False, port=None):
+        def __init__(self, ip, name="origin", close=False, port=None, aiohttp=False):
             self.ip, self.name = ip, name
             self.port = port or harness.free_port(ip)
             self.addr = "%s:%d" % (ip, self.port)
-            argv = [sys.executable, "-u", os.path.abspath(__file__), "--listen", self.addr, "--name", name]
+            py = python_with("aiohttp") if aiohttp else sys.executable
+            argv = [py, "-u", os.path.abspath(__file__), "--listen", self.addr, "--name", name]
             if close:
                 argv.append("--close")
+            if aiohttp:
+                argv.append("--aiohttp")
             super().__init__(argv)
             harness.wait_until(lambda: any(l.startswith("READY") for l in self.output()) or not self.alive(),
                                10, what="origin %s to listen" % name)

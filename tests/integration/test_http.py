@@ -24,7 +24,7 @@ import http.client
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import connect, free_port, new_ip, wait_until  # noqa: E402
-from http_origin import Origin, pattern, pattern_digest  # noqa: E402
+from http_origin import Origin, pattern, pattern_digest, python_with  # noqa: E402
 
 # The contract's defaults (DESIGN §7); tests override what they exercise.
 HTTP_KEYS = {"request_timeout": "10s", "keepalive_timeout": "60s", "server_timeout": "60s",
@@ -82,15 +82,6 @@ def access_entries(path):
             assert m, "access-log line without a request: %r" % line
             out.append((m.group(1), m.group(2), m.group(3), int(m.group(4)), line.split()[-1]))
     return out
-
-
-def python_with(module):
-    """An interpreter that imports `module`: this one, else Debian's (where
-    python3-websockets and python3-aiohttp are installed)."""
-    for py in (sys.executable, "/usr/bin/python3"):
-        if subprocess.run([py, "-c", "import " + module], stderr=subprocess.DEVNULL).returncode == 0:
-            return py
-    raise AssertionError("no python3 here imports %s (apt-get install python3-%s)" % (module, module))
 
 
 def workers_rss_kib(proxy):
@@ -235,8 +226,8 @@ def get(host, path, headers=None):
 
 
 class HttpCase(harness.ProxyTestCase):
-    def origin(self, name="origin", close=False, ip=None):
-        o = Origin(ip or new_ip(), name=name, close=close)
+    def origin(self, name="origin", close=False, ip=None, aiohttp=False):
+        o = Origin(ip or new_ip(), name=name, close=close, aiohttp=aiohttp)
         self.procs.append(o)
         return o
 
@@ -537,12 +528,14 @@ class KeepAliveTest(HttpCase):
 
 class StreamingTest(HttpCase):
     def test_sse_events_arrive_one_by_one(self):   # golden 29
-        o = self.origin()
-        p, addr = self.http_proxy([o])
-        for framing in ("close", "chunked"):
+        o, aio = self.origin(), self.origin("aiohttp", aiohttp=True)
+        svc, addr = self.http_service([o])
+        aio_svc, aio_addr = self.http_service([aio], name="aio")
+        self.proxy([svc, aio_svc])
+        for framing, origin, via in (("close", o, addr), ("chunked", o, addr), ("aiohttp", aio, aio_addr)):
             with self.subTest(framing=framing):
                 curl = subprocess.Popen(["curl", "-sSN", "--max-time", "10",
-                                         "http://%s/sse?n=2&interval=1&framing=%s" % (addr, framing)],
+                                         "http://%s/sse?n=2&interval=1&framing=%s" % (via, framing)],
                                         stdout=subprocess.PIPE)
                 try:
                     arrived = {}
@@ -552,7 +545,7 @@ class StreamingTest(HttpCase):
                 finally:
                     curl.wait(15)
                 self.assertEqual(curl.returncode, 0)
-                written = o.sse_times()   # the last run's times win
+                written = origin.sse_times()   # the last run's times win
                 self.assertEqual(sorted(arrived), [1, 2])
                 self.assertLess(arrived[1] - written[1], 0.2)
                 self.assertLess(arrived[1], written[2])
