@@ -4,7 +4,9 @@ what it receives, so a test can assert the head the proxy forwarded, and it
 numbers its accepted connections and answers `X-Connection: <n>` on every
 response, so reuse of a server connection shows (the nginx-tests trick).
 
-Keep-alive by default; --close closes after every response. What it answers
+Keep-alive by default; --close closes after every response, --idle-close S
+closes a connection left idle S seconds between requests (without a word, as
+servers with a short keep-alive timeout do). What it answers
 depends on the request path:
   /fixed/N          N bytes of a fixed pattern, Content-Length
   /chunked/N        the same N bytes, chunked (64 KiB chunks)
@@ -203,9 +205,15 @@ def websocket_echo(sock, reader, n):
             return
 
 
-def serve(sock, reader, n, args):
+def serve(sock, reader, n, args, first):
     """Answers one request; returns False when the connection is to close."""
-    head = reader.until(b"\r\n\r\n")
+    if args.idle_close and not first:
+        sock.settimeout(args.idle_close)
+    try:
+        head = reader.until(b"\r\n\r\n")
+    except socket.timeout:
+        return False
+    sock.settimeout(None)
     method, target, version, headers = parse_head(head)
     body_len, body_sha, body_raw = read_body(reader, headers)
     log("REQ " + json.dumps({"conn": n, "head": head.decode("latin-1"), "method": method,
@@ -314,8 +322,9 @@ def serve(sock, reader, n, args):
 def handle(sock, peer, n, args):
     reader = Reader(sock)
     try:
-        while serve(sock, reader, n, args):
-            pass
+        first = True
+        while serve(sock, reader, n, args, first):
+            first = False
     except (Closed, OSError, ValueError, IndexError):
         pass
     finally:
@@ -366,6 +375,7 @@ def main():
     p.add_argument("--listen", required=True, help="host:port")
     p.add_argument("--name", default="origin")
     p.add_argument("--close", action="store_true", help="close after every response")
+    p.add_argument("--idle-close", type=float, default=0, help="close after S seconds idle")
     p.add_argument("--aiohttp", action="store_true", help="serve /sse from aiohttp")
     args = p.parse_args()
     host, port = args.listen.rsplit(":", 1)
@@ -396,7 +406,7 @@ else:
     class Origin(harness.Process):
         """This script as a test's child process, on a fresh loopback address."""
 
-        def __init__(self, ip, name="origin", close=False, port=None, aiohttp=False):
+        def __init__(self, ip, name="origin", close=False, port=None, aiohttp=False, idle_close=0):
             self.ip, self.name = ip, name
             self.port = port or harness.free_port(ip)
             self.addr = "%s:%d" % (ip, self.port)
@@ -406,6 +416,8 @@ else:
                 argv.append("--close")
             if aiohttp:
                 argv.append("--aiohttp")
+            if idle_close:
+                argv.append("--idle-close=%s" % idle_close)
             super().__init__(argv)
             harness.wait_until(lambda: any(l.startswith("READY") for l in self.output()) or not self.alive(),
                                10, what="origin %s to listen" % name)

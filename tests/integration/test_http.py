@@ -226,8 +226,8 @@ def get(host, path, headers=None):
 
 
 class HttpCase(harness.ProxyTestCase):
-    def origin(self, name="origin", close=False, ip=None, aiohttp=False):
-        o = Origin(ip or new_ip(), name=name, close=close, aiohttp=aiohttp)
+    def origin(self, name="origin", ip=None, **opts):
+        o = Origin(ip or new_ip(), name=name, **opts)
         self.procs.append(o)
         return o
 
@@ -451,7 +451,7 @@ class KeepAliveTest(HttpCase):
 
     def test_pipelined_requests_answered_in_order(self):   # golden 27
         o = self.origin()
-        p, addr = self.http_proxy([o])
+        p, addr = self.http_proxy([o], access_log=True)
         with Client(addr) as c:
             c.send(b"GET /status/201 HTTP/1.1\r\nHost: a\r\n\r\nGET /fixed/5 HTTP/1.1\r\nHost: a\r\n\r\n"
                    b"GET /status/202 HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -459,6 +459,25 @@ class KeepAliveTest(HttpCase):
         self.assertEqual([(r.status, len(r.body)) for r in rs], [(201, 7), (200, 5), (202, 7)])
         self.assertEqual(len({r.get("x-connection") for r in rs}), 1)
         self.assertEqual([q["target"] for q in o.requests()], ["/status/201", "/fixed/5", "/status/202"])
+        entries = wait_until(lambda: (lambda e: e if len(e) >= 3 else None)(access_entries(self.access_log)), 5,
+                             what="three access-log lines")
+        self.assertEqual(entries, [("GET", "/status/201", "HTTP/1.1", 201, "--"), ("GET", "/fixed/5", "HTTP/1.1", 200, "--"),
+                                   ("GET", "/status/202", "HTTP/1.1", 202, "--")])
+
+    def test_server_closing_an_idle_pooled_connection_fails_nothing(self):   # golden 25
+        o = self.origin(idle_close=0.5)
+        p, addr = self.http_proxy([o], keepalive={"idle_timeout": "4s"})
+        with Client(addr) as c:
+            c.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            self.assertEqual(c.response().status, 200)
+            wait_until(lambda: "CLOSE 1" in o.output(), 5, what="the origin to close its idle connection")
+            c.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            self.assertEqual(c.response().status, 200)
+            wait_until(lambda: "CLOSE 2" in o.output(), 5, what="the origin to close its idle connection")
+            c.send(b"POST /digest HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab")
+            r = c.response()
+        self.assertEqual((r.status, r.body), (200, b"2 %s\n" % hashlib.sha256(b"ab").hexdigest().encode()))
+        self.assertEqual([q["method"] for q in o.requests()], ["GET", "GET", "POST"])
 
     def test_pool_reuses_server_connections(self):
         o = self.origin()
@@ -758,12 +777,12 @@ class ErrorTest(HttpCase):
 
 class BalanceTest(HttpCase):
     def run_keys(self, balance, request):
-        """Sends every key on each of 8 client connections held open at once
+        """Sends every key on each of 12 client connections held open at once
         (spread over the workers); returns ({key: {origin names}}, workers
         seen, origins of keyless requests)."""
         origins = [self.origin(n) for n in ("a", "b", "c")]
         p, addr = self.http_proxy(origins, balance=balance)
-        clients = [Client(addr) for _ in range(8)]
+        clients = [Client(addr) for _ in range(12)]
         try:
             workers = {wait_until(lambda: p.worker_of(c.sock), 5, what="a worker to accept") for c in clients}
             by_key = {}
@@ -783,7 +802,7 @@ class BalanceTest(HttpCase):
         return by_key, workers, keyless
 
     def check(self, by_key, workers, keyless):
-        self.assertEqual(len(workers), self.workers, "the 8 connections all went to one worker")
+        self.assertEqual(len(workers), self.workers, "the 12 connections all went to one worker")
         self.assertEqual({k: len(v) for k, v in by_key.items()}, {k: 1 for k in range(10)})
         self.assertGreater(len(set.union(*by_key.values())), 1, "every key hashed to one server")
         self.assertEqual(sorted(keyless.count(n) for n in "abc"), [10, 10, 10])
