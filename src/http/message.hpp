@@ -72,6 +72,8 @@ struct Head {
     bool expect_continue = false;        // Expect: 100-continue (requests, 1.1 only)
     bool te_trailers = false;            // TE lists "trailers"
     bool event_stream = false;           // Content-Type: text/event-stream (responses)
+    bool no_reuse = false;               // response framed by both CL and TE (TE wins, CL is
+                                         // dropped): never pool the server connection after it
 
     // Whether the client (request) or server (response) lets the connection
     // persist after this message (RFC 9112 §9.3).
@@ -88,7 +90,8 @@ enum class Parse : uint8_t { NeedMore, Done, Error };
 // is the first byte of the head) each time more arrives; it resumes where it
 // stopped (no rescan: slowloris costs linear time) and never reads past the
 // end of the head. On Error, error_status() says what to answer: for requests
-// 400, 414, 431, 501 or 505; for responses 502.
+// 400, 414, 417, 431, 501 or 505; for responses 502. Pass the same Head to
+// every call until Done or Error (the fields are filled as they are read).
 class HeadParser {
 public:
     enum class Kind : uint8_t { Request, Response };
@@ -106,6 +109,7 @@ private:
     uint32_t pos_ = 0;          // next byte to look at
     uint8_t state_ = 0;
     uint32_t mark_ = 0;         // start of the token being scanned
+    bool started_ = false;      // the Head was cleared for this message
     int error_status_ = 0;
     const char* error_reason_ = "";
     Parse fail(int status, const char* reason);
@@ -138,6 +142,13 @@ private:
     uint64_t remaining_ = 0;     // data bytes left in the current chunk
     uint64_t size_ = 0;          // size being read
     uint32_t count_ = 0;         // digits / extension bytes / trailer bytes so far
+    // Framing waiting for room in `out` ("<hex>\r\n", "\r\n", a trailer byte):
+    // it leaves before any further input is read, so the output never
+    // depends on how input or output were cut.
+    char pending_[24];
+    uint8_t pending_len_ = 0;
+    uint8_t pending_off_ = 0;
+    void emit(const char* s, size_t n);
 };
 
 // What the proxy knows about the request's client side.
