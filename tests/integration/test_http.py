@@ -205,12 +205,13 @@ class Client:
         return data == b"" and self.buf == b""
 
 
-def ask(addr, raw, method="GET", source=None, timeout=5.0):
-    """One request on a new connection: (response, closed after it)."""
+def ask(addr, raw, method="GET", source=None, timeout=5.0, close_wait=0.2):
+    """One request on a new connection: (response, whether the proxy closed
+    the connection within close_wait seconds after it)."""
     with Client(addr, timeout, source) as c:
         c.send(raw)
         r = c.response(method)
-        return r, c.eof(2.0)
+        return r, c.eof(close_wait)
 
 
 def get(host, path, headers=None):
@@ -303,7 +304,7 @@ class ForwardingTest(HttpCase):
         p, addr = self.http_proxy([o])
         r, _ = ask(addr, b"GET http://a/x?q HTTP/1.1\r\nHost: a\r\n\r\n")
         self.assertEqual(r.status, 200)
-        r, closed = ask(addr, b"GET http://a/x?q HTTP/1.1\r\nHost: b\r\n\r\n")
+        r, closed = ask(addr, b"GET http://a/x?q HTTP/1.1\r\nHost: b\r\n\r\n", close_wait=3)
         self.assert_made(r, 400)
         self.assertTrue(closed)
         reqs = o.requests()
@@ -410,7 +411,7 @@ class RefusedRequestTest(HttpCase):
         p, addr = self.http_proxy([o])
         for case, raw, status in REFUSED:
             with self.subTest(case=case):
-                r, closed = ask(addr, raw)
+                r, closed = ask(addr, raw, close_wait=3)
                 self.assert_made(r, status)
                 self.assertTrue(closed, "connection left open after %d" % status)
         self.assert_origin_got_nothing(o)
@@ -420,7 +421,8 @@ class RefusedRequestTest(HttpCase):
     def test_body_over_max_body_size_is_413(self):
         o = self.origin()
         p, addr = self.http_proxy([o], http={"max_body_size": 1000})
-        r, closed = ask(addr, b"POST /digest HTTP/1.1\r\nHost: a\r\nContent-Length: 1001\r\n\r\n" + b"x" * 1001)
+        r, closed = ask(addr, b"POST /digest HTTP/1.1\r\nHost: a\r\nContent-Length: 1001\r\n\r\n" + b"x" * 1001,
+                        close_wait=3)
         self.assert_made(r, 413)
         self.assertTrue(closed)
         self.assert_origin_got_nothing(o)
