@@ -97,10 +97,14 @@ def wait_entries(path, count):
 
 
 def workers_rss_kib(proxy):
+    """The resident memory of all workers together."""
     total = 0
     for pid in proxy.worker_pids():
-        with open("/proc/%d/status" % pid) as f:
-            total += int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1))
+        try:
+            with open("/proc/%d/status" % pid) as f:
+                total += int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1))
+        except (OSError, AttributeError):
+            pass   # a worker exiting meanwhile
     return total
 
 
