@@ -6,7 +6,10 @@
 
 #include "net/address.hpp"
 #include "util/unique_fd.hpp"
+#include "worker/context.hpp"
 #include "worker/poller.hpp"
+#include "worker/timers.hpp"
+#include "worker/upstream.hpp"
 
 namespace ep::worker {
 
@@ -33,9 +36,9 @@ struct Flow {
 
 enum class Phase : uint8_t { Connecting, Relaying, Closed };
 
-struct Connection final : IoTarget {
-    static constexpr int kMaxTries = 11;  // first attempt + retries (<= 10)
-
+// The TCP relay of one client connection (also the tunnel of an upgraded
+// HTTP connection).
+struct Connection final : Handler, Timer {
     Worker* worker = nullptr;
     UniqueFd client;
     UniqueFd server;
@@ -43,17 +46,11 @@ struct Connection final : IoTarget {
     Flow up;    // client -> server
     Flow down;  // server -> client
     Phase phase = Phase::Connecting;
-    uint32_t service = 0;
     int32_t server_index = -1;  // within the service; -1 before a pick
-    uint32_t tried[kMaxTries];
-    int tries = 0;
+    Upstream::Tried tried;
     uint32_t kill_seq = 0;      // server's kill_seq when connected
-    int32_t session = -1;       // session slot in shared memory
-    int32_t connecting_pos = -1;  // position in the worker's connecting list
-    uint32_t pos = 0;             // position in the worker's connection list
     uint64_t accepted_ms = 0;
     uint64_t connected_ms = 0;
-    uint64_t deadline_ms = 0;   // connect deadline while connecting
     uint64_t last_active_ms = 0;
     uint64_t bytes_in = 0;      // client -> server
     uint64_t bytes_out = 0;     // server -> client
@@ -62,6 +59,9 @@ struct Connection final : IoTarget {
     char term[3] = "--";        // access-log termination code
 
     void on_io(int fd, uint32_t events) override;
+    void on_timer() override;  // the connect timeout
+    void close(const char* term) override;
+    void housekeeping(uint64_t now_ms) override;
 };
 
 }  // namespace ep::worker

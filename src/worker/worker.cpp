@@ -1,7 +1,8 @@
-// worker.cpp: the worker process loop. One poll() loop over the worker's
-// listeners and connections: accept, check limits and ACLs, pick a server,
-// connect without blocking (retrying other servers on failure), then relay
-// both directions, passing half-closes on, until both sides are done.
+// worker.cpp: the worker process: one event loop (poller + timers) over its
+// listeners and connections. It accepts, checks limits and ACLs, and hands
+// each connection to the handler of its service's mode: the TCP relay here
+// (pick a server, connect without blocking, retry elsewhere on failure, relay
+// both directions passing half-closes on) or the HTTP session (http/).
 #include "worker/worker.hpp"
 
 #include <fcntl.h>
@@ -24,6 +25,9 @@
 #include "util/log.hpp"
 #include "worker/buffer_pool.hpp"
 #include "worker/connection.hpp"
+#include "worker/context.hpp"
+#include "worker/timers.hpp"
+#include "worker/upstream.hpp"
 
 namespace ep::worker {
 
@@ -61,34 +65,42 @@ struct Listener final : IoTarget {
     void on_io(int, uint32_t) override;
 };
 
-// Everything the worker knows about one service at run time.
-struct ServiceRuntime {
-    const config::Service* config;
-    shm::ServiceSlot* slot;
-    uint32_t slot_index;
-    std::vector<shm::ServerSlot*> servers;   // in config order
-    std::vector<uint32_t> server_slots;      // their slot indexes (for sessions)
-    std::unique_ptr<balance::Balancer> balancer;
-    std::vector<balance::ServerInfo> infos;  // refreshed on each pick (weights change at run time)
-};
-
-class Worker {
+class Worker final : public Context {
 public:
     Worker(const Setup& setup, std::unique_ptr<Poller> poller);
     int run();
 
     void on_accept_ready(Listener& l);
     void on_connection_io(Connection& c, int fd, uint32_t events);
+    void on_connect_timeout(Connection& c);
+    void close_connection(Connection& c, const char* term);
+    void relay_housekeeping(Connection& c);
+
+    // Context
+    Poller& poller() override { return *poller_; }
+    TimerHeap& timers() override { return timers_; }
+    BufferPool& buffers() override { return pool_; }
+    balance::Rng& rng() override { return rng_; }
+    uint32_t lock_owner() const override { return pid_; }
+    uint64_t now_ms() const override { return now_; }
+    shm::WorkerSlot& slot() override { return slot_; }
+    Upstream& upstream(uint32_t service) override { return upstreams_[service]; }
+    void session_server(int32_t session, int32_t server_slot) override;
+    void session_bytes(int32_t session, uint64_t in, uint64_t out) override;
+    void finished(Handler& h) override;
+    bool access_log_enabled() const override { return bool(access_log_); }
+    void access_log(std::string_view line) override;
+    void pause_accepting() override;
+    void start_tunnel(TunnelStart&& t) override;
 
 private:
     void accept_from(Listener& l);
-    bool admitted(ServiceRuntime& svc, const net::Address& client);
+    bool admitted(Upstream& svc, const net::Address& client);
     void start_connect(Connection& c);
     void on_connect_result(Connection& c, int err);
     int32_t pick_server(Connection& c);
     void connect_failed(Connection& c, int err, bool timeout);
     void local_failure(Connection& c, int err);
-    void pause_accepting();
     void begin_relay(Connection& c);
     bool pump(Connection& c, Flow& f, int from, int to, bool upstream);
     bool pump_spliced(Connection& c, Flow& f, int from, int to, bool upstream);
@@ -96,7 +108,6 @@ private:
     void on_eof(Connection& c, Flow& f, int to);
     void pass_fin(Connection& c, Flow& f, int to);
     void update_interest(Connection& c);
-    void close_connection(Connection& c, const char* term);
     void release_buffer(Flow& f);
     void release_pipe(Flow& f);
     void count_bytes(Connection& c, bool upstream, size_t n);
@@ -107,9 +118,9 @@ private:
     void reap_closed();
     void open_access_log();
     void write_access_log(const Connection& c);
-    void session_begin(Connection& c);
-    void session_set_server(Connection& c, int32_t server);
-    void track_connecting(Connection& c, bool on);
+    void session_begin(Handler& h, const net::Address& client);
+    void session_end(Handler& h);
+    Handler& add_handler(std::unique_ptr<Handler> h);
 
     const Setup& setup_;
     const config::Config& cfg_;
@@ -118,11 +129,10 @@ private:
     std::vector<int32_t> free_sessions_;
     std::unique_ptr<Poller> poller_;
     std::vector<std::unique_ptr<Listener>> listeners_;
-    std::vector<ServiceRuntime> services_;
-    std::vector<std::unique_ptr<Connection>> conns_;   // all live connections
-    std::vector<Connection*> connecting_;
-    std::vector<Connection*> closed_;                  // freed after the event batch
-    std::vector<balance::Candidate> candidates_;
+    std::vector<Upstream> upstreams_;                  // by service
+    std::vector<std::unique_ptr<Handler>> conns_;      // all live connections
+    std::vector<Handler*> closed_;                     // freed after the event batch
+    TimerHeap timers_;
     BufferPool pool_;
     PipePool pipes_;
     balance::Rng rng_;
@@ -131,7 +141,7 @@ private:
     uint64_t now_ = 0;
     uint64_t next_housekeeping_ = 0;
     uint64_t accept_paused_until_ = 0;
-    uint64_t next_local_error_log_ = 0;
+    uint64_t next_local_error_log_ = 0;  // a shortage is logged at most once a second
     uint64_t graceful_deadline_ = 0;
     bool accepting_ = false;
     bool draining_ = false;
@@ -139,6 +149,9 @@ private:
 
 void Listener::on_io(int, uint32_t) { worker->on_accept_ready(*this); }
 void Connection::on_io(int fd, uint32_t events) { worker->on_connection_io(*this, fd, events); }
+void Connection::on_timer() { worker->on_connect_timeout(*this); }
+void Connection::close(const char* code) { worker->close_connection(*this, code); }
+void Connection::housekeeping(uint64_t) { worker->relay_housekeeping(*this); }
 
 Worker::Worker(const Setup& setup, std::unique_ptr<Poller> poller)
     : setup_(setup),
@@ -149,17 +162,13 @@ Worker::Worker(const Setup& setup, std::unique_ptr<Poller> poller)
       rng_(seed_from_kernel()) {
     auto all_services = setup.segment->services();
     auto all_servers = setup.segment->servers();
+    upstreams_.reserve(cfg_.services.size());
     for (size_t i = 0; i < cfg_.services.size(); ++i) {
-        ServiceRuntime rt;
-        rt.config = &cfg_.services[i];
-        rt.slot_index = setup.slots->service[i];
-        rt.slot = &all_services[rt.slot_index];
-        rt.server_slots = setup.slots->server[i];
-        for (uint32_t x : rt.server_slots) rt.servers.push_back(&all_servers[x]);
-        rt.balancer = balance::make_balancer(rt.config->balance);
-        for (const auto& s : rt.config->servers)
-            rt.infos.push_back(balance::ServerInfo{s.name, uint32_t(s.weight), s.backup});
-        services_.push_back(std::move(rt));
+        const uint32_t slot_index = setup.slots->service[i];
+        std::vector<shm::ServerSlot*> servers;
+        for (uint32_t x : setup.slots->server[i]) servers.push_back(&all_servers[x]);
+        upstreams_.emplace_back(cfg_.services[i], all_services[slot_index], slot_index, std::move(servers),
+                                setup.slots->server[i]);
     }
     free_sessions_.reserve(sessions_.size());
     for (int32_t i = int32_t(sessions_.size()) - 1; i >= 0; --i) free_sessions_.push_back(i);
@@ -201,25 +210,24 @@ int Worker::run() {
         }
         if (draining_ && (conns_.empty() || now_ >= graceful_deadline_)) break;
 
-        int timeout = int(kHousekeepingMs);
+        uint64_t timeout = kHousekeepingMs;
         // Idle, the loop still turns twice a second: its heartbeat tells the
         // master it is alive (a stale one steers new clients elsewhere).
         if (conns_.empty() && accept_paused_until_ == 0 && !draining_) timeout = 500;
-        for (Connection* c : connecting_)
-            timeout = int(std::min<uint64_t>(uint64_t(timeout), c->deadline_ms > now_ ? c->deadline_ms - now_ : 0));
-        poller_->wait(timeout, &during_wait, events);
+        poller_->wait(int(timers_.wait_ms(now_, timeout)), &during_wait, events);
         now_ = monotonic_ms();
         // Proof of life for the master's watchdog: every turn of the loop,
         // idle (at least once a second) or busy.
         slot_.heartbeat_ms.store(now_, std::memory_order_relaxed);
         for (const Event& e : events) e.target->on_io(e.fd, e.events);
         reap_closed();
-        check_connect_deadlines();
+        timers_.run_due(now_);
+        reap_closed();
         if (now_ >= next_housekeeping_) housekeeping();
     }
     // Fast stop, or the graceful deadline passed: close what is left.
-    for (auto& c : conns_)
-        if (c->phase != Phase::Closed) close_connection(*c, "KD");
+    for (auto& h : conns_)
+        if (!h->closed) h->close("KD");
     reap_closed();
     slot_.state.store(uint32_t(shm::WorkerState::Free));
     slot_.pid.store(0);
@@ -242,7 +250,7 @@ void Worker::set_accepting(bool on) {
 void Worker::on_accept_ready(Listener& l) { accept_from(l); }
 
 void Worker::accept_from(Listener& l) {
-    ServiceRuntime& svc = services_[l.service];
+    Upstream& svc = upstreams_[l.service];
     for (int i = 0; i < kAcceptBurst; ++i) {
         if (conns_.size() >= size_t(cfg_.global.max_connections)) {
             set_accepting(false);  // resumed when a connection closes
@@ -256,39 +264,43 @@ void Worker::accept_from(Listener& l) {
                 LOG_WARN("accept: %s; pausing accepts for %llu ms", std::strerror(errno),
                          (unsigned long long)kAcceptPauseMs);
                 slot_.local_errors.fetch_add(1, std::memory_order_relaxed);
-                svc.slot->local_errors.fetch_add(1, std::memory_order_relaxed);
+                svc.slot().local_errors.fetch_add(1, std::memory_order_relaxed);
                 pause_accepting();
             }
             return;  // EAGAIN, or the client already left (ECONNABORTED)
         }
         UniqueFd client(fd);
         slot_.accepted.fetch_add(1, std::memory_order_relaxed);
-        svc.slot->accepted.fetch_add(1, std::memory_order_relaxed);
+        svc.slot().accepted.fetch_add(1, std::memory_order_relaxed);
         if (!admitted(svc, peer)) {
-            svc.slot->denied.fetch_add(1, std::memory_order_relaxed);
+            svc.slot().denied.fetch_add(1, std::memory_order_relaxed);
             continue;  // closed by UniqueFd
         }
-
+        slot_.active.fetch_add(1, std::memory_order_relaxed);
+        svc.slot().active.fetch_add(1, std::memory_order_relaxed);
         auto conn = std::make_unique<Connection>();
         Connection& c = *conn;
-        c.pos = uint32_t(conns_.size());
         c.worker = this;
         c.client = std::move(client);
         c.client_addr = peer;
         c.service = l.service;
         c.accepted_ms = c.last_active_ms = now_;
-        conns_.push_back(std::move(conn));
-        slot_.active.fetch_add(1, std::memory_order_relaxed);
-        svc.slot->active.fetch_add(1, std::memory_order_relaxed);
-        session_begin(c);
+        add_handler(std::move(conn));
+        session_begin(c, peer);
         start_connect(c);
     }
 }
 
-bool Worker::admitted(ServiceRuntime& svc, const net::Address& client) {
-    const config::Service& sc = *svc.config;
+Handler& Worker::add_handler(std::unique_ptr<Handler> h) {
+    h->pos = uint32_t(conns_.size());
+    conns_.push_back(std::move(h));
+    return *conns_.back();
+}
+
+bool Worker::admitted(Upstream& svc, const net::Address& client) {
+    const config::Service& sc = svc.config();
     if (sc.max_connections > 0 &&
-        svc.slot->active.load(std::memory_order_relaxed) >= uint64_t(sc.max_connections))
+        svc.slot().active.load(std::memory_order_relaxed) >= uint64_t(sc.max_connections))
         return false;
     if (client.family() == AF_UNIX) return true;
     for (const auto& d : sc.deny)
@@ -302,64 +314,30 @@ bool Worker::admitted(ServiceRuntime& svc, const net::Address& client) {
 // ---- choosing and connecting to a server -----------------------------------
 
 int32_t Worker::pick_server(Connection& c) {
-    ServiceRuntime& svc = services_[c.service];
-    // Usable servers of one tier, in config order (the hashing algorithms
-    // rely on it); servers already tried by this connection are left out.
-    // Every pass visits every server, so it also refreshes the current
-    // weights the hashing algorithms read from `infos`.
-    auto build = [&](bool backups) {
-        candidates_.clear();
-        for (uint32_t i = 0; i < svc.servers.size(); ++i) {
-            shm::ServerSlot& s = *svc.servers[i];
-            const uint32_t w = s.weight.load(std::memory_order_relaxed);
-            svc.infos[i].weight = w;
-            if (bool(s.backup) != backups) continue;
-            if (s.admin.load(std::memory_order_relaxed) != uint8_t(shm::AdminState::Ready)) continue;
-            if (s.health.load(std::memory_order_relaxed) == uint8_t(shm::Health::Down)) continue;
-            if (s.passive_down.load(std::memory_order_relaxed)) continue;
-            if (w == 0) continue;
-            const uint64_t active = s.active.load(std::memory_order_relaxed);
-            if (s.max_connections && active >= s.max_connections) continue;
-            if (std::find(c.tried, c.tried + c.tries, i) != c.tried + c.tries) continue;
-            candidates_.push_back(balance::Candidate{i, w, active, &s.rr_current});
-        }
-    };
-    auto choose = [&]() -> int32_t {
-        build(false);
-        if (candidates_.empty()) build(true);
-        if (candidates_.empty()) return -1;
-        uint8_t keybuf[16];
-        balance::Key key;
-        key.size = net::client_key_bytes(c.client_addr, keybuf);
-        key.data = keybuf;
-        const size_t pos = svc.balancer->pick(candidates_, svc.infos, key, rng_);
-        const uint32_t index = candidates_[pos].index;
-        svc.servers[index]->active.fetch_add(1, std::memory_order_relaxed);
-        session_set_server(c, int32_t(svc.server_slots[index]));
-        return int32_t(index);
-    };
-    if (svc.balancer->needs_lock()) {
-        shm::SpinGuard guard(svc.slot->lock, pid_);
-        return choose();
-    }
-    return choose();
+    uint8_t keybuf[16];
+    balance::Key key;
+    key.size = net::client_key_bytes(c.client_addr, keybuf);
+    key.data = keybuf;
+    Upstream& svc = upstreams_[c.service];
+    const int32_t index = svc.pick(c.tried, key, rng_, pid_);
+    if (index >= 0) session_server(c.session, int32_t(svc.server_slot(index)));
+    return index;
 }
 
 void Worker::start_connect(Connection& c) {
-    ServiceRuntime& svc = services_[c.service];
+    Upstream& svc = upstreams_[c.service];
     for (;;) {
-        const int32_t index = c.tries < Connection::kMaxTries ? pick_server(c) : -1;
+        const int32_t index = pick_server(c);
         if (index < 0) {
-            if (c.tries == 0) svc.slot->no_server.fetch_add(1, std::memory_order_relaxed);
-            close_connection(c, c.tries == 0 ? "SC" : c.term);
+            if (c.tried.count == 0) svc.slot().no_server.fetch_add(1, std::memory_order_relaxed);
+            close_connection(c, c.tried.count == 0 ? "SC" : c.term);
             return;
         }
         c.server_index = index;
-        c.tried[c.tries++] = uint32_t(index);
-        shm::ServerSlot& s = *svc.servers[size_t(index)];
+        shm::ServerSlot& s = svc.server(index);
         bool in_progress = false;
         int err = 0;
-        c.server = net::connect_nonblocking(svc.config->servers[size_t(index)].address, in_progress, err);
+        c.server = net::connect_nonblocking(svc.server_config(index).address, in_progress, err);
         if (!c.server && net::is_local_error(err)) {
             local_failure(c, err);
             return;
@@ -371,10 +349,9 @@ void Worker::start_connect(Connection& c) {
         }
         c.kill_seq = s.kill_seq.load(std::memory_order_relaxed);
         if (in_progress) {
-            c.deadline_ms = now_ + svc.config->connect_timeout_ms;
+            timers_.arm(c, now_ + svc.config().connect_timeout_ms);
             c.server_interest = kWrite;
             poller_->add(c.server.get(), kWrite, &c);
-            track_connecting(c, true);
             return;
         }
         begin_relay(c);
@@ -382,21 +359,8 @@ void Worker::start_connect(Connection& c) {
     }
 }
 
-void Worker::track_connecting(Connection& c, bool on) {
-    if (on) {
-        c.connecting_pos = int32_t(connecting_.size());
-        connecting_.push_back(&c);
-    } else if (c.connecting_pos >= 0) {
-        Connection* last = connecting_.back();
-        connecting_[size_t(c.connecting_pos)] = last;
-        last->connecting_pos = c.connecting_pos;
-        connecting_.pop_back();
-        c.connecting_pos = -1;
-    }
-}
-
 void Worker::on_connect_result(Connection& c, int err) {
-    track_connecting(c, false);
+    timers_.cancel(c);
     if (err != 0) {
         poller_->forget(c.server.get());
         c.server_interest = 0;
@@ -408,20 +372,12 @@ void Worker::on_connect_result(Connection& c, int err) {
     begin_relay(c);
 }
 
-void Worker::check_connect_deadlines() {
-    for (size_t i = 0; i < connecting_.size();) {
-        Connection& c = *connecting_[i];
-        if (c.deadline_ms > now_) {
-            ++i;
-            continue;
-        }
-        track_connecting(c, false);  // swaps another entry into position i
-        poller_->forget(c.server.get());
-        c.server_interest = 0;
-        c.server.reset();
-        connect_failed(c, ETIMEDOUT, true);
-        if (c.phase != Phase::Closed) start_connect(c);
-    }
+void Worker::on_connect_timeout(Connection& c) {
+    poller_->forget(c.server.get());
+    c.server_interest = 0;
+    c.server.reset();
+    connect_failed(c, ETIMEDOUT, true);
+    if (c.phase != Phase::Closed) start_connect(c);
 }
 
 // The proxy itself ran short (descriptors, buffers, local ports): the server
@@ -430,72 +386,31 @@ void Worker::check_connect_deadlines() {
 // proxy, at connect) and accepting pauses briefly so the shortage can clear
 // while new clients wait in the listen queue.
 void Worker::local_failure(Connection& c, int err) {
-    ServiceRuntime& svc = services_[c.service];
-    svc.servers[size_t(c.server_index)]->active.fetch_sub(1, std::memory_order_relaxed);
-    session_set_server(c, -1);
+    Upstream& svc = upstreams_[c.service];
+    svc.local_failure(c.server_index);
+    session_server(c.session, -1);
     slot_.local_errors.fetch_add(1, std::memory_order_relaxed);
-    svc.slot->local_errors.fetch_add(1, std::memory_order_relaxed);
     if (now_ >= next_local_error_log_) {  // at most one line a second, however many clients
         next_local_error_log_ = now_ + 1000;
         LOG_WARN("%s/%s: cannot open a connection: %s (a local shortage of the proxy, not counted against the "
-                 "server)", svc.config->name.c_str(), svc.servers[size_t(c.server_index)]->name,
-                 std::strerror(err));
+                 "server)", svc.config().name.c_str(), svc.server(c.server_index).name, std::strerror(err));
     }
     if (err == EMFILE || err == ENFILE) pause_accepting();
     close_connection(c, "RC");
 }
 
-void Worker::pause_accepting() {
-    set_accepting(false);
-    accept_paused_until_ = now_ + kAcceptPauseMs;
-}
-
 // Counts the failure on the server (passive health) and decides whether the
 // caller should try another server.
 void Worker::connect_failed(Connection& c, int err, bool timeout) {
-    ServiceRuntime& svc = services_[c.service];
-    const config::Service& sc = *svc.config;
-    shm::ServerSlot& s = *svc.servers[size_t(c.server_index)];
-    s.active.fetch_sub(1, std::memory_order_relaxed);
-    session_set_server(c, -1);
-    s.failures.fetch_add(1, std::memory_order_relaxed);
-    LOG_DEBUG("%s/%s: connect failed: %s", sc.name.c_str(), s.name, timeout ? "timeout" : std::strerror(err));
-
-    if (sc.passive.max_fails > 0) {
-        const uint64_t start = s.fail_window_start_ms.load(std::memory_order_relaxed);
-        if (now_ - start > sc.passive.fail_timeout_ms) {
-            s.fail_window_start_ms.store(now_, std::memory_order_relaxed);
-            s.recent_fails.store(1, std::memory_order_relaxed);
-        } else {
-            s.recent_fails.fetch_add(1, std::memory_order_relaxed);
-        }
-        if (s.recent_fails.load(std::memory_order_relaxed) >= uint32_t(sc.passive.max_fails)) {
-            uint8_t expected = 0;
-            if (s.passive_down.compare_exchange_strong(expected, 1)) {
-                s.last_change_unix_ms.store(wall_ms(), std::memory_order_relaxed);
-                LOG_WARN("%s/%s is DOWN (%d failed connects within %llu ms, last: %s)", sc.name.c_str(), s.name,
-                         sc.passive.max_fails, (unsigned long long)sc.passive.fail_timeout_ms,
-                         timeout ? "timeout" : std::strerror(err));
-            }
-        }
-    }
+    session_server(c.session, -1);
+    const bool retry = upstreams_[c.service].failed(c.server_index, err, timeout, now_, c.tried.count);
     std::memcpy(c.term, timeout ? "sC" : "SC", 3);
-    if (c.tries > sc.retries) {
-        close_connection(c, c.term);
-        return;
-    }
-    s.retries.fetch_add(1, std::memory_order_relaxed);
+    if (!retry) close_connection(c, c.term);
 }
 
 void Worker::begin_relay(Connection& c) {
-    ServiceRuntime& svc = services_[c.service];
-    shm::ServerSlot& s = *svc.servers[size_t(c.server_index)];
-    s.total.fetch_add(1, std::memory_order_relaxed);
-    // A connect that succeeds ends a probation (checker.cpp, passive_scan):
-    // the server proved it is back.
-    if (svc.config->passive.max_fails > 0 &&
-        s.recent_fails.load(std::memory_order_relaxed) >= uint32_t(svc.config->passive.max_fails))
-        s.recent_fails.store(0, std::memory_order_relaxed);
+    Upstream& svc = upstreams_[c.service];
+    svc.connected(c.server_index);
     c.phase = Phase::Relaying;
     c.connected_ms = c.last_active_ms = now_;
     poller_->add(c.client.get(), kRead, &c);
@@ -503,7 +418,7 @@ void Worker::begin_relay(Connection& c) {
     else poller_->add(c.server.get(), kRead, &c);
     c.client_interest = kRead;
     c.server_interest = kRead;
-    if (svc.config->proxy_protocol != config::ProxyProtocol::Off) {
+    if (svc.config().proxy_protocol != config::ProxyProtocol::Off) {
         // The header goes first in the client-to-server flow, so no client
         // byte can overtake it and a partial send is simply finished later.
         net::Address local;
@@ -511,11 +426,11 @@ void Worker::begin_relay(Connection& c) {
         if (::getsockname(c.client.get(), local.sa(), &local.length) != 0) {
             // Without our own address there is no true header to send.
             LOG_ERROR("%s: cannot send the PROXY header: getsockname: %s; closing the connection",
-                      svc.config->name.c_str(), std::strerror(errno));
+                      svc.config().name.c_str(), std::strerror(errno));
             close_connection(c, "PC");
             return;
         }
-        const std::string header = svc.config->proxy_protocol == config::ProxyProtocol::V1
+        const std::string header = svc.config().proxy_protocol == config::ProxyProtocol::V1
                                        ? net::proxy_header_v1(c.client_addr, local)
                                        : net::proxy_header_v2(c.client_addr, local);
         c.up.buf = pool_.take();
@@ -529,33 +444,57 @@ void Worker::begin_relay(Connection& c) {
 // A session slot is taken at accept and records the server once one is
 // picked: while its `server` is set, the connection holds one unit of that
 // server's `active`, which lets the master undo the counts of a killed worker.
-void Worker::session_begin(Connection& c) {
+void Worker::session_begin(Handler& h, const net::Address& client) {
     if (free_sessions_.empty()) return;
-    c.session = free_sessions_.back();
+    h.session = free_sessions_.back();
     free_sessions_.pop_back();
-    shm::SessionSlot& ss = sessions_[size_t(c.session)];
+    shm::SessionSlot& ss = sessions_[size_t(h.session)];
     const uint32_t seq = shm::seq_write_begin(ss.seq);
-    ss.service = uint16_t(services_[c.service].slot_index);
+    ss.service = uint16_t(upstreams_[h.service].slot_index());
     ss.server = shm::kNoServer;
-    ss.family = uint8_t(c.client_addr.family());
-    ss.client_port = c.client_addr.port();
+    ss.family = uint8_t(client.family());
+    ss.client_port = client.port();
     std::memset(ss.client_addr, 0, sizeof ss.client_addr);
-    if (c.client_addr.family() == AF_INET6)
-        std::memcpy(ss.client_addr, &reinterpret_cast<const sockaddr_in6*>(c.client_addr.sa())->sin6_addr, 16);
-    else if (c.client_addr.family() == AF_INET)
-        std::memcpy(ss.client_addr, &reinterpret_cast<const sockaddr_in*>(c.client_addr.sa())->sin_addr, 4);
+    if (client.family() == AF_INET6)
+        std::memcpy(ss.client_addr, &reinterpret_cast<const sockaddr_in6*>(client.sa())->sin6_addr, 16);
+    else if (client.family() == AF_INET)
+        std::memcpy(ss.client_addr, &reinterpret_cast<const sockaddr_in*>(client.sa())->sin_addr, 4);
     ss.start_unix_ms = wall_ms();
     ss.bytes_in.store(0, std::memory_order_relaxed);
     ss.bytes_out.store(0, std::memory_order_relaxed);
     shm::seq_write_end(ss.seq, seq);  // even and non-zero: in use
 }
 
-void Worker::session_set_server(Connection& c, int32_t server) {
-    if (c.session < 0) return;
-    shm::SessionSlot& ss = sessions_[size_t(c.session)];
+void Worker::session_end(Handler& h) {
+    if (h.session < 0) return;
+    sessions_[size_t(h.session)].seq.store(0, std::memory_order_release);
+    free_sessions_.push_back(h.session);
+    h.session = -1;
+}
+
+void Worker::session_server(int32_t session, int32_t server_slot) {
+    if (session < 0) return;
+    shm::SessionSlot& ss = sessions_[size_t(session)];
     const uint32_t seq = shm::seq_write_begin(ss.seq);
-    ss.server = server < 0 ? shm::kNoServer : uint16_t(server);
+    ss.server = server_slot < 0 ? shm::kNoServer : uint16_t(server_slot);
     shm::seq_write_end(ss.seq, seq);
+}
+
+void Worker::session_bytes(int32_t session, uint64_t in, uint64_t out) {
+    if (session < 0) return;
+    if (in) sessions_[size_t(session)].bytes_in.fetch_add(in, std::memory_order_relaxed);
+    if (out) sessions_[size_t(session)].bytes_out.fetch_add(out, std::memory_order_relaxed);
+}
+
+// A handler that closed its sockets (its counts already undone) is freed
+// after the event batch, like a closed relay.
+void Worker::finished(Handler& h) {
+    if (h.closed) return;
+    h.closed = true;
+    session_end(h);
+    slot_.active.fetch_sub(1, std::memory_order_relaxed);
+    upstreams_[h.service].slot().active.fetch_sub(1, std::memory_order_relaxed);
+    closed_.push_back(&h);
 }
 
 // ---- relaying --------------------------------------------------------------
@@ -690,15 +629,15 @@ void Worker::release_pipe(Flow& f) {
 }
 
 void Worker::count_bytes(Connection& c, bool upstream, size_t n) {
-    shm::ServerSlot& s = *services_[c.service].servers[size_t(c.server_index)];
+    shm::ServerSlot& s = upstreams_[c.service].server(c.server_index);
     if (upstream) {
         c.bytes_in += n;
         s.bytes_in.fetch_add(n, std::memory_order_relaxed);
-        if (c.session >= 0) sessions_[size_t(c.session)].bytes_in.fetch_add(n, std::memory_order_relaxed);
+        session_bytes(c.session, n, 0);
     } else {
         c.bytes_out += n;
         s.bytes_out.fetch_add(n, std::memory_order_relaxed);
-        if (c.session >= 0) sessions_[size_t(c.session)].bytes_out.fetch_add(n, std::memory_order_relaxed);
+        session_bytes(c.session, 0, n);
     }
 }
 
@@ -719,13 +658,12 @@ void Worker::update_interest(Connection& c) {
 
 void Worker::close_connection(Connection& c, const char* term) {
     if (c.phase == Phase::Closed) return;
-    ServiceRuntime& svc = services_[c.service];
-    if (c.phase == Phase::Connecting) track_connecting(c, false);
+    timers_.cancel(c);
     // An open server socket (connecting or relaying) is registered in the
     // poller and holds one unit of its server's active count; the client
     // socket is registered only while relaying.
     if (c.server) {
-        svc.servers[size_t(c.server_index)]->active.fetch_sub(1, std::memory_order_relaxed);
+        upstreams_[c.service].release(c.server_index);
         poller_->forget(c.server.get());
     }
     if (c.phase == Phase::Relaying) poller_->forget(c.client.get());
@@ -736,24 +674,17 @@ void Worker::close_connection(Connection& c, const char* term) {
     release_buffer(c.down);
     release_pipe(c.up);
     release_pipe(c.down);
-    if (c.session >= 0) {
-        sessions_[size_t(c.session)].seq.store(0, std::memory_order_release);
-        free_sessions_.push_back(c.session);
-        c.session = -1;
-    }
     c.client.reset();
     c.server.reset();
     c.phase = Phase::Closed;
-    slot_.active.fetch_sub(1, std::memory_order_relaxed);
-    svc.slot->active.fetch_sub(1, std::memory_order_relaxed);
-    closed_.push_back(&c);
+    finished(c);
 }
 
 // Connections are freed only after the whole event batch ran, so an event
 // still queued for a closed connection finds it (Closed) instead of freed memory.
 void Worker::reap_closed() {
     if (closed_.empty()) return;
-    for (Connection* c : closed_) {  // swap-remove: O(closed), not O(connections)
+    for (Handler* c : closed_) {  // swap-remove: O(closed), not O(connections)
         const uint32_t pos = c->pos;
         if (pos != conns_.size() - 1) {
             std::swap(conns_[pos], conns_.back());
@@ -776,18 +707,22 @@ void Worker::housekeeping() {
         accept_paused_until_ = 0;
         if (conns_.size() < size_t(cfg_.global.max_connections)) set_accepting(true);
     }
-    for (auto& cp : conns_) {
-        Connection& c = *cp;
-        if (c.phase != Phase::Relaying) continue;
-        ServiceRuntime& svc = services_[c.service];
-        if (now_ - c.last_active_ms >= svc.config->idle_timeout_ms) {
-            close_connection(c, "cD");
-            continue;
-        }
-        const shm::ServerSlot& s = *svc.servers[size_t(c.server_index)];
-        if (s.kill_seq.load(std::memory_order_relaxed) != c.kill_seq) close_connection(c, "KD");
-    }
+    for (auto& h : conns_)
+        if (!h->closed) h->housekeeping(now_);
     reap_closed();
+}
+
+// A quiet relay past idle_timeout is closed, and so is one whose server was
+// put in maint with --kill since it connected.
+void Worker::relay_housekeeping(Connection& c) {
+    if (c.phase != Phase::Relaying) return;
+    Upstream& svc = upstreams_[c.service];
+    if (now_ - c.last_active_ms >= svc.config().idle_timeout_ms) {
+        close_connection(c, "cD");
+        return;
+    }
+    if (svc.server(c.server_index).kill_seq.load(std::memory_order_relaxed) != c.kill_seq)
+        close_connection(c, "KD");
 }
 
 void Worker::start_graceful() {
@@ -818,7 +753,7 @@ void Worker::open_access_log() {
 // One line per connection, HAProxy tcplog-like: time, client, service/server,
 // connect time, duration, bytes each way, termination code.
 void Worker::write_access_log(const Connection& c) {
-    const ServiceRuntime& svc = services_[c.service];
+    const Upstream& svc = upstreams_[c.service];
     char stamp[32];
     const uint64_t wall = wall_ms();
     time_t secs = time_t(wall / 1000);
@@ -826,17 +761,60 @@ void Worker::write_access_log(const Connection& c) {
     gmtime_r(&secs, &tmv);
     size_t k = strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tmv);
     snprintf(stamp + k, sizeof stamp - k, ".%03uZ", unsigned(wall % 1000));
-    const char* server = c.server_index >= 0 ? svc.config->servers[size_t(c.server_index)].name.c_str() : "<NOSRV>";
+    const char* server = c.server_index >= 0 ? svc.server_config(c.server_index).name.c_str() : "<NOSRV>";
     const long long connect_ms = c.connected_ms ? (long long)(c.connected_ms - c.accepted_ms) : -1;
     char line[512];
     int n = snprintf(line, sizeof line, "%s %s %s/%s connect_ms=%lld duration_ms=%llu bytes_in=%llu bytes_out=%llu %s\n",
-                     stamp, net::format_address(c.client_addr).c_str(), svc.config->name.c_str(), server, connect_ms,
+                     stamp, net::format_address(c.client_addr).c_str(), svc.config().name.c_str(), server, connect_ms,
                      (unsigned long long)(now_ - c.accepted_ms), (unsigned long long)c.bytes_in,
                      (unsigned long long)c.bytes_out, c.term);
-    if (n > 0) {
-        ssize_t ignored = ::write(access_log_.get(), line, size_t(std::min(n, int(sizeof line) - 1)));
-        (void)ignored;
-    }
+    if (n > 0) access_log(std::string_view(line, size_t(std::min(n, int(sizeof line) - 1))));
+}
+
+void Worker::access_log(std::string_view line) {
+    ssize_t ignored = ::write(access_log_.get(), line.data(), line.size());
+    (void)ignored;
+}
+
+void Worker::pause_accepting() {
+    set_accepting(false);
+    accept_paused_until_ = now_ + kAcceptPauseMs;
+}
+
+// An upgraded HTTP connection becomes a plain two-way relay of its sockets,
+// splice included; the bytes each side already sent are sent first.
+void Worker::start_tunnel(TunnelStart&& t) {
+    auto conn = std::make_unique<Connection>();
+    Connection& c = *conn;
+    c.worker = this;
+    c.service = t.service;
+    c.session = t.session;
+    c.client = std::move(t.client);
+    c.client_addr = t.client_addr;
+    c.server = std::move(t.server);
+    c.server_index = t.server_index;
+    c.accepted_ms = t.accepted_ms;
+    c.connected_ms = c.last_active_ms = now_;
+    c.kill_seq = upstreams_[c.service].server(c.server_index).kill_seq.load(std::memory_order_relaxed);
+    c.phase = Phase::Relaying;
+    add_handler(std::move(conn));
+    // The session that hands over is finished (and uncounted) right after.
+    slot_.active.fetch_add(1, std::memory_order_relaxed);
+    upstreams_[c.service].slot().active.fetch_add(1, std::memory_order_relaxed);
+    auto preload = [&](Flow& f, std::string_view bytes) {
+        if (bytes.empty()) return;
+        f.buf = pool_.take();
+        const size_t n = std::min(bytes.size(), BufferPool::kBufferSize);  // a head buffer's leftover fits
+        std::memcpy(f.buf, bytes.data(), n);
+        f.end = uint32_t(n);
+    };
+    preload(c.up, t.to_server);
+    preload(c.down, t.to_client);
+    poller_->add(c.client.get(), 0, &c);
+    poller_->add(c.server.get(), 0, &c);
+    if (c.up.pending() && !flush(c, c.up, c.server.get())) return;
+    if (c.down.pending() && !flush(c, c.down, c.client.get())) return;
+    update_interest(c);
 }
 
 int run(const Setup& setup) {
