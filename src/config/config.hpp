@@ -35,6 +35,24 @@ struct Passive {
     uint64_t fail_timeout_ms = 10000;
 };
 
+// http = { ... } (DESIGN.md §7): the client side of an HTTP service, and
+// server_timeout toward its servers.
+struct Http {
+    uint64_t request_timeout_ms = 10000;    // whole request head (slowloris): else 408
+    uint64_t keepalive_timeout_ms = 60000;  // idle client between requests
+    uint64_t server_timeout_ms = 60000;     // no response head (504), or no byte of the body
+    int max_header_size = 16384;            // request head, else 431
+    uint64_t max_body_size = 0;             // 0: unlimited, else 413
+    std::vector<net::Cidr> trusted_proxies; // their X-Forwarded-* / X-Real-IP are kept
+};
+
+// keepalive = { ... }: the per-worker pool of idle connections to each server.
+struct KeepAlive {
+    int max_idle = 32;                // idle connections kept per server per worker (0: no pool)
+    uint64_t idle_timeout_ms = 4000;  // below the 5 s that many servers use
+    int max_requests = 10000;         // requests per server connection
+};
+
 struct Server {
     std::string name;
     std::string address_text;  // as written
@@ -61,6 +79,8 @@ struct Service {
     ProxyProtocol proxy_protocol = ProxyProtocol::Off;
     HealthCheck health_check;
     Passive passive;
+    Http http;
+    KeepAlive keepalive;
     std::vector<Server> servers;
     int line = 0;
 };

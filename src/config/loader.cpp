@@ -475,7 +475,7 @@ private:
         svc.line = r.line();
         r.check_unknown_keys({"name", "listen", "mode", "balance", "connect_timeout", "idle_timeout",
                               "retries", "max_connections", "allow", "deny", "proxy_protocol",
-                              "health_check", "passive", "servers"});
+                              "health_check", "passive", "http", "keepalive", "servers"});
         r.require({"name", "listen", "servers"});
         read_name(r, "service", service_names_, svc.name);
         read_listen(r, index, svc);
@@ -493,6 +493,26 @@ private:
             p.check_unknown_keys({"max_fails", "fail_timeout"});
             p.get_int("max_fails", svc.passive.max_fails, 0, 1000);
             p.get_duration("fail_timeout", svc.passive.fail_timeout_ms, 1);
+        });
+        for (const char* key : {"http", "keepalive"})
+            if (r.find(key) && svc.mode != Mode::Http)
+                r.error_at(key, "only for mode = \"http\" services");
+        r.with_group("http", [&](Reader& h) {
+            h.check_unknown_keys({"request_timeout", "keepalive_timeout", "server_timeout", "max_header_size",
+                                  "max_body_size", "trusted_proxies"});
+            h.get_duration("request_timeout", svc.http.request_timeout_ms, 1);
+            h.get_duration("keepalive_timeout", svc.http.keepalive_timeout_ms, 1);
+            h.get_duration("server_timeout", svc.http.server_timeout_ms, 1);
+            h.get_int("max_header_size", svc.http.max_header_size, 1024, 65536);
+            int max_body = 0;
+            if (h.get_int("max_body_size", max_body, 0, INT_MAX)) svc.http.max_body_size = uint64_t(max_body);
+            h.get_cidr_list("trusted_proxies", svc.http.trusted_proxies);
+        });
+        r.with_group("keepalive", [&](Reader& k) {
+            k.check_unknown_keys({"max_idle", "idle_timeout", "max_requests"});
+            k.get_int("max_idle", svc.keepalive.max_idle, 0, 10000);
+            k.get_duration("idle_timeout", svc.keepalive.idle_timeout_ms, 1);
+            k.get_int("max_requests", svc.keepalive.max_requests, 1, INT_MAX);
         });
         std::vector<NameSeen> server_names;
         r.each_group("servers", "server", [&](Reader& s, int) {

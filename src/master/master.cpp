@@ -750,10 +750,6 @@ int Master::run() {
         }
     }
 
-    for (const config::Service& sc : cfg_.services)
-        if (sc.mode == config::Mode::Http)
-            LOG_WARN("service %s: mode \"http\" is not implemented yet; relaying it as tcp, balancing on the "
-                     "client address", sc.name.c_str());
     for (uint32_t i = 0; i < workers_count_; ++i) {
         WorkerProc w;
         w.set = i;

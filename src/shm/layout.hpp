@@ -73,6 +73,14 @@ struct alignas(64) ServiceSlot {
     // connections closed because the proxy itself ran short (EMFILE, ENFILE,
     // ENOBUFS, ENOMEM, EADDRNOTAVAIL): never counted against a server
     std::atomic<uint64_t> local_errors;
+    // http mode
+    std::atomic<uint64_t> http_requests;
+    std::atomic<uint64_t> http_responses[5];  // by class: 1xx .. 5xx (what the client got)
+    std::atomic<uint64_t> http_502;           // connect failure or invalid response
+    std::atomic<uint64_t> http_503;           // no usable server
+    std::atomic<uint64_t> http_504;           // no response head in time, or connect timeout
+    std::atomic<uint64_t> server_conns_opened;  // new connections to servers
+    std::atomic<uint64_t> server_conns_reused;  // requests sent on a pooled connection
 };
 
 struct alignas(64) ServerSlot {
@@ -159,7 +167,7 @@ static_assert(std::atomic<int32_t>::is_always_lock_free);
 static_assert(std::atomic<uint8_t>::is_always_lock_free);
 static_assert(std::is_standard_layout_v<Header> && std::is_standard_layout_v<ServerSlot>);
 static_assert(sizeof(Header) == 368);
-static_assert(sizeof(ServiceSlot) == 128);
+static_assert(sizeof(ServiceSlot) == 256);
 static_assert(sizeof(ServerSlot) == 448);
 static_assert(sizeof(WorkerSlot) == 128);
 static_assert(sizeof(SessionSlot) == 64);

@@ -124,6 +124,24 @@ std::string check_text(const ServerStats& s) {
     return s.last_check + " (" + human_check_duration(s.last_check_us) + ")";
 }
 
+// HTTP services get a second table of their request counters.
+std::string table_http(const Snapshot& snap) {
+    Table t({{"SERVICE", false}, {"REQUESTS", true}, {"1XX", true}, {"2XX", true}, {"3XX", true}, {"4XX", true},
+             {"5XX", true}, {"502", true}, {"503", true}, {"504", true}, {"SRV CONN NEW", true},
+             {"SRV CONN REUSED", true}});
+    for (const auto& s : snap.services) {
+        if (s.mode != "http") continue;
+        t.add({{s.name}, {num(s.requests)}, {num(s.responses[0])}, {num(s.responses[1])}, {num(s.responses[2])},
+               {num(s.responses[3])}, {num(s.responses[4])}, {num(s.errors_502)}, {num(s.errors_503)},
+               {num(s.errors_504)}, {num(s.server_conns_opened)}, {num(s.server_conns_reused)}});
+    }
+    return t.render(false);
+}
+
+bool any_http(const Snapshot& snap) {
+    return std::any_of(snap.services.begin(), snap.services.end(), [](const ServiceStats& s) { return s.mode == "http"; });
+}
+
 std::string table_services(const Snapshot& snap, bool color) {
     Table t({{"SERVICE", false}, {"MODE", false}, {"BALANCE", false}, {"SERVERS", true}, {"ACTIVE", true},
              {"ACCEPTED", true}, {"DENIED", true}, {"NO SERVER", true}, {"LOCAL ERR", true}, {"FAILED", true},
@@ -307,8 +325,8 @@ std::string json_master(const Snapshot& snap) {
 }
 
 std::string json_service(const ServiceStats& s) {
-    return JsonObject()
-        .str("service", s.name)
+    JsonObject o;
+    o.str("service", s.name)
         .str("mode", s.mode)
         .str("balance", s.balance)
         .u64("servers", s.servers)
@@ -322,8 +340,19 @@ std::string json_service(const ServiceStats& s) {
         .u64("failures", s.failures)
         .u64("retries", s.retries)
         .u64("bytes_in", s.bytes_in)
-        .u64("bytes_out", s.bytes_out)
-        .done();
+        .u64("bytes_out", s.bytes_out);
+    if (s.mode == "http") {
+        o.u64("requests", s.requests);
+        static const char* const classes[] = {"responses_1xx", "responses_2xx", "responses_3xx", "responses_4xx",
+                                              "responses_5xx"};
+        for (int c = 0; c < 5; ++c) o.u64(classes[c], s.responses[c]);
+        o.u64("errors_502", s.errors_502)
+            .u64("errors_503", s.errors_503)
+            .u64("errors_504", s.errors_504)
+            .u64("server_connections_opened", s.server_conns_opened)
+            .u64("server_connections_reused", s.server_conns_reused);
+    }
+    return o.done();
 }
 
 std::string json_server(const ServerStats& s) {
@@ -522,6 +551,32 @@ std::string format_prometheus(const Snapshot& snap) {
         p.family(m.name, m.type, m.help);
         for (const auto& s : snap.services) p.sample({{"service", s.name}}, num(m.get(s)));
     }
+    if (any_http(snap)) {
+        p.family("easyproxy_service_http_requests_total", "counter", "HTTP requests received (http services).");
+        for (const auto& s : snap.services)
+            if (s.mode == "http") p.sample({{"service", s.name}}, num(s.requests));
+        p.family("easyproxy_service_http_responses_total", "counter",
+                 "HTTP responses sent to clients by status class (http services).");
+        static const char* const classes[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+        for (const auto& s : snap.services)
+            if (s.mode == "http")
+                for (int c = 0; c < 5; ++c) p.sample({{"service", s.name}, {"class", classes[c]}}, num(s.responses[c]));
+        p.family("easyproxy_service_http_errors_total", "counter",
+                 "Answers made by the proxy: 502 bad or unreachable server, 503 no server, 504 server timeout.");
+        for (const auto& s : snap.services)
+            if (s.mode == "http") {
+                p.sample({{"service", s.name}, {"status", "502"}}, num(s.errors_502));
+                p.sample({{"service", s.name}, {"status", "503"}}, num(s.errors_503));
+                p.sample({{"service", s.name}, {"status", "504"}}, num(s.errors_504));
+            }
+        p.family("easyproxy_service_server_connections_total", "counter",
+                 "Requests sent on a new server connection (opened) or on a pooled one (reused).");
+        for (const auto& s : snap.services)
+            if (s.mode == "http") {
+                p.sample({{"service", s.name}, {"how", "opened"}}, num(s.server_conns_opened));
+                p.sample({{"service", s.name}, {"how", "reused"}}, num(s.server_conns_reused));
+            }
+    }
 
     // Servers
     struct ServerMetric {
@@ -622,7 +677,9 @@ std::string format(const Snapshot& snap, View view, Format fmt, bool color) {
     switch (fmt) {
         case Format::Table:
             switch (view) {
-                case View::Services: return table_services(snap, color);
+                case View::Services:
+                    return any_http(snap) ? table_services(snap, color) + "\n" + table_http(snap)
+                                          : table_services(snap, color);
                 case View::Servers: return table_servers(snap, color);
                 case View::Workers: return table_workers(snap, color);
                 case View::Sessions: return table_sessions(snap, color);

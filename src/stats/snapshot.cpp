@@ -272,6 +272,13 @@ Snapshot read_snapshot(const shm::Segment& seg, uint64_t now) {
         s.denied = slot.denied.load(std::memory_order_relaxed);
         s.no_server = slot.no_server.load(std::memory_order_relaxed);
         s.local_errors = slot.local_errors.load(std::memory_order_relaxed);
+        s.requests = slot.http_requests.load(std::memory_order_relaxed);
+        for (int c = 0; c < 5; ++c) s.responses[c] = slot.http_responses[c].load(std::memory_order_relaxed);
+        s.errors_502 = slot.http_502.load(std::memory_order_relaxed);
+        s.errors_503 = slot.http_503.load(std::memory_order_relaxed);
+        s.errors_504 = slot.http_504.load(std::memory_order_relaxed);
+        s.server_conns_opened = slot.server_conns_opened.load(std::memory_order_relaxed);
+        s.server_conns_reused = slot.server_conns_reused.load(std::memory_order_relaxed);
         service_pos[i] = int32_t(snap.services.size());
         snap.services.push_back(std::move(s));
     }

@@ -47,6 +47,14 @@ struct ServiceStats {
     uint64_t denied = 0;
     uint64_t no_server = 0;
     uint64_t local_errors = 0;     // closed for a shortage of the proxy's own (fds, memory, ports)
+    // http mode (all 0 for tcp)
+    uint64_t requests = 0;
+    uint64_t responses[5] = {};    // by class, 1xx .. 5xx
+    uint64_t errors_502 = 0;
+    uint64_t errors_503 = 0;
+    uint64_t errors_504 = 0;
+    uint64_t server_conns_opened = 0;
+    uint64_t server_conns_reused = 0;
     // sums over its servers
     uint64_t server_active = 0;
     uint64_t total = 0;

@@ -16,6 +16,10 @@
 #include "worker/timers.hpp"
 #include "worker/upstream.hpp"
 
+namespace ep::http {
+class ServerPool;
+}
+
 namespace ep::worker {
 
 // One accepted client connection, whatever handles it.
@@ -56,6 +60,7 @@ public:
     virtual uint64_t now_ms() const = 0;
     virtual shm::WorkerSlot& slot() = 0;
     virtual Upstream& upstream(uint32_t service) = 0;
+    virtual http::ServerPool& server_pool() = 0;
     // Records in the connection's shared session slot which server it holds
     // (server slot index), or none (-1).
     virtual void session_server(int32_t session, int32_t server_slot) = 0;

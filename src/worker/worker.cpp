@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "balance/balancer.hpp"
+#include "http/server_pool.hpp"
+#include "http/session.hpp"
 #include "net/proxy_protocol.hpp"
 #include "net/socket.hpp"
 #include "util/clock.hpp"
@@ -85,6 +87,7 @@ public:
     uint64_t now_ms() const override { return now_; }
     shm::WorkerSlot& slot() override { return slot_; }
     Upstream& upstream(uint32_t service) override { return upstreams_[service]; }
+    http::ServerPool& server_pool() override { return server_pool_; }
     void session_server(int32_t session, int32_t server_slot) override;
     void session_bytes(int32_t session, uint64_t in, uint64_t out) override;
     void finished(Handler& h) override;
@@ -134,6 +137,7 @@ private:
     std::vector<Handler*> closed_;                     // freed after the event batch
     TimerHeap timers_;
     BufferPool pool_;
+    http::ServerPool server_pool_{*this};
     PipePool pipes_;
     balance::Rng rng_;
     UniqueFd access_log_;
@@ -223,6 +227,7 @@ int Worker::run() {
         reap_closed();
         timers_.run_due(now_);
         reap_closed();
+        server_pool_.reap();
         if (now_ >= next_housekeeping_) housekeeping();
     }
     // Fast stop, or the graceful deadline passed: close what is left.
@@ -278,6 +283,12 @@ void Worker::accept_from(Listener& l) {
         }
         slot_.active.fetch_add(1, std::memory_order_relaxed);
         svc.slot().active.fetch_add(1, std::memory_order_relaxed);
+        if (svc.config().mode == config::Mode::Http) {
+            Handler& h = add_handler(http::make_session(*this, l.service, std::move(client), peer));
+            session_begin(h, peer);
+            static_cast<http::Session&>(h).start();
+            continue;
+        }
         auto conn = std::make_unique<Connection>();
         Connection& c = *conn;
         c.worker = this;

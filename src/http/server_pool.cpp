@@ -1,0 +1,80 @@
+// server_pool.cpp: idle keep-alive connections to servers (see server_pool.hpp).
+#include "http/server_pool.hpp"
+
+#include <algorithm>
+
+namespace ep::http {
+
+struct ServerPool::Idle final : worker::IoTarget, worker::Timer {
+    ServerPool* pool = nullptr;
+    UniqueFd fd;
+    uint32_t service = 0;
+    int32_t index = 0;
+    uint32_t requests = 0;
+    bool live = true;  // false once taken or dropped: a queued event is stale
+    // Anything from an idle server connection (data nobody asked for, a
+    // close) ends it: it could never carry a request cleanly again.
+    void on_io(int, uint32_t) override {
+        if (live) pool->drop(*this);
+    }
+    void on_timer() override { pool->drop(*this); }
+};
+
+ServerPool::ServerPool(worker::Context& ctx) : ctx_(ctx) {}
+ServerPool::~ServerPool() = default;
+
+void ServerPool::reap() { dead_.clear(); }
+
+ServerPool::List& ServerPool::list(uint32_t service, int32_t index) {
+    if (lists_.size() <= service) lists_.resize(service + 1);
+    auto& servers = lists_[service];
+    if (servers.size() <= size_t(index)) servers.resize(size_t(index) + 1);
+    return servers[size_t(index)];
+}
+
+UniqueFd ServerPool::take(uint32_t service, int32_t index, uint32_t& requests) {
+    List& l = list(service, index);
+    if (l.empty()) return {};
+    std::unique_ptr<Idle> idle = std::move(l.back());
+    l.pop_back();
+    --count_;
+    idle->live = false;
+    ctx_.timers().cancel(*idle);
+    ctx_.poller().remove(idle->fd.get());
+    requests = idle->requests;
+    UniqueFd fd = std::move(idle->fd);
+    dead_.push_back(std::move(idle));
+    return fd;
+}
+
+void ServerPool::give(uint32_t service, int32_t index, UniqueFd fd, uint32_t requests) {
+    const config::KeepAlive& ka = ctx_.upstream(service).config().keepalive;
+    if (ka.max_idle == 0 || requests >= uint32_t(ka.max_requests)) return;  // closed by fd
+    List& l = list(service, index);
+    if (l.size() >= size_t(ka.max_idle)) drop(*l.front());
+    auto idle = std::make_unique<Idle>();
+    idle->pool = this;
+    idle->fd = std::move(fd);
+    idle->service = service;
+    idle->index = index;
+    idle->requests = requests;
+    ctx_.poller().add(idle->fd.get(), worker::kRead, idle.get());
+    ctx_.timers().arm(*idle, ctx_.now_ms() + ka.idle_timeout_ms);
+    l.push_back(std::move(idle));
+    ++count_;
+}
+
+void ServerPool::drop(Idle& idle) {
+    ctx_.timers().cancel(idle);
+    ctx_.poller().forget(idle.fd.get());
+    List& l = list(idle.service, idle.index);
+    auto it = std::find_if(l.begin(), l.end(), [&](const std::unique_ptr<Idle>& p) { return p.get() == &idle; });
+    if (it == l.end()) return;
+    idle.live = false;
+    idle.fd.reset();
+    dead_.push_back(std::move(*it));
+    l.erase(it);  // lists are short (max_idle)
+    --count_;
+}
+
+}  // namespace ep::http
