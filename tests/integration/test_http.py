@@ -593,53 +593,79 @@ class StreamingTest(HttpCase):
             self.assertLess(arrived[1], written[2], framing)
             self.assertLess(arrived[2] - written[2], 0.2, framing)
 
-    def test_200mib_chunked_download_and_upload_with_bounded_memory(self):   # golden 30
-        o = self.origin()
-        p, addr = self.http_proxy([o])
-        self.assertEqual(get(addr, "/fixed/65536")[0], 200)   # buffers allocated once
-        base = workers_rss_kib(p)
-        peak = [base]
-        stop = threading.Event()
+    SIZE = 200 * MIB
+    # curl gives up on a stalled transfer after 5 s under 1 MiB/s
+    CURL = ["curl", "-sS", "--max-time", "60", "--speed-limit", str(MIB), "--speed-time", "5"]
+
+    def watch_rss(self, proxy):
+        """Samples the workers' RSS every 50 ms; returns (base KiB, [peak KiB], stop)."""
+        base = workers_rss_kib(proxy)
+        peak, stop = [base], threading.Event()
 
         def sample():
             while not stop.wait(0.05):
-                peak[0] = max(peak[0], workers_rss_kib(p))
+                peak[0] = max(peak[0], workers_rss_kib(proxy))
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        size = 200 * MIB
-        digest = pattern_digest(size)
-        try:
+        self.addCleanup(lambda: (stop.set(), sampler.join(5)))
+        return base, peak, stop
+
+    def test_200mib_downloads_stream_with_bounded_memory(self):   # golden 30
+        o = self.origin()
+        p, addr = self.http_proxy([o])
+        self.assertEqual(get(addr, "/fixed/65536")[0], 200)   # buffers allocated once
+        base, peak, stop = self.watch_rss(p)
+        digest = pattern_digest(self.SIZE)
+        for framing in ("chunked", "fixed"):
             head_file = os.path.join(self.tmp, "head")
-            curl = subprocess.Popen(["curl", "-sS", "--max-time", "60", "-D", head_file,
-                                     "http://%s/chunked/%d" % (addr, size)], stdout=subprocess.PIPE)
+            curl = subprocess.Popen(self.CURL + ["-D", head_file, "http://%s/%s/%d" % (addr, framing, self.SIZE)],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             h, n = hashlib.sha256(), 0
             while True:
-                data = curl.stdout.read(1 << 20)
+                data = curl.stdout.read(MIB)
                 if not data:
                     break
                 h.update(data)
                 n += len(data)
-            self.assertEqual(curl.wait(60), 0)
-            self.assertEqual((n, h.hexdigest()), (size, digest))
+            rc = curl.wait(60)
+            self.assertEqual((rc, n, h.hexdigest()), (0, self.SIZE, digest),
+                             "%s download: %s" % (framing, curl.stderr.read().decode()))
             head = open(head_file).read().lower()
-            self.assertIn("transfer-encoding: chunked", head)
-            self.assertNotIn("content-length", head)
+            if framing == "chunked":   # relayed as it came: no Content-Length made up
+                self.assertIn("transfer-encoding: chunked", head)
+                self.assertNotIn("content-length", head)
+            else:
+                self.assertIn("content-length: %d" % self.SIZE, head)
+                self.assertNotIn("transfer-encoding", head)
+        stop.set()
+        sys.stderr.write("\n  workers' RSS: %d KiB before, %d KiB at most during 2 x 200 MiB down\n" % (base, peak[0]))
+        self.assertLess(peak[0] - base, 20 * 1024)
 
-            curl = subprocess.Popen(["curl", "-sS", "--max-time", "60", "-H", "Expect:", "-X", "POST", "-T", "-",
-                                     "http://%s/digest" % addr], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-            writer = threading.Thread(target=lambda: ([curl.stdin.write(c) for c in pattern(size)],
-                                                      curl.stdin.close()), daemon=True)
-            writer.start()
-            out = curl.stdout.read()
-            writer.join(60)
-            self.assertEqual(curl.wait(60), 0)
-            self.assertEqual(out, b"%d %s\n" % (size, digest.encode()))
-        finally:
-            stop.set()
-            sampler.join(5)
-        upload = o.requests()[-1]
-        self.assertIn("Transfer-Encoding: chunked", fields(upload["head"]))
-        sys.stderr.write("\n  workers' RSS: %d KiB before, %d KiB at most during 2 x 200 MiB\n" % (base, peak[0]))
+    def test_200mib_chunked_upload_streams_with_bounded_memory(self):   # golden 30
+        o = self.origin()
+        p, addr = self.http_proxy([o])
+        self.assertEqual(get(addr, "/fixed/65536")[0], 200)
+        base, peak, stop = self.watch_rss(p)
+        digest = pattern_digest(self.SIZE)
+        curl = subprocess.Popen(self.CURL + ["-H", "Expect:", "-X", "POST", "-T", "-", "http://%s/digest" % addr],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+        def write():
+            try:
+                for chunk in pattern(self.SIZE):
+                    curl.stdin.write(chunk)
+                curl.stdin.close()
+            except BrokenPipeError:
+                pass   # curl gave up: its exit status says why
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        out = curl.stdout.read()
+        writer.join(60)
+        rc = curl.wait(60)
+        self.assertEqual((rc, out), (0, b"%d %s\n" % (self.SIZE, digest.encode())), curl.stderr.read().decode())
+        stop.set()
+        self.assertIn("Transfer-Encoding: chunked", fields(o.requests()[-1]["head"]))
+        sys.stderr.write("\n  workers' RSS: %d KiB before, %d KiB at most during 200 MiB up\n" % (base, peak[0]))
         self.assertLess(peak[0] - base, 20 * 1024)
 
     def test_websocket_handshake_and_early_frame(self):   # golden 31
