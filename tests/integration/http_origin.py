@@ -427,10 +427,20 @@ else:
         def connections(self):
             return self.count("CONN ")
 
-        def requests(self):
-            """What the origin received, one dict per request, in order."""
-            return [json.loads(l[4:]) for l in self.output() if l.startswith("REQ ")]
+        def requests(self, count=0):
+            """What the origin received, one dict per request, in order; once
+            it has logged `count` (its log reaches us a moment after the
+            response may have)."""
+            def logged():
+                return [json.loads(l[4:]) for l in self.output() if l.startswith("REQ ")]
+            if count:
+                harness.wait_until(lambda: len(logged()) >= count, 5,
+                                   what="%d requests logged by origin %s" % (count, self.name))
+            return logged()
 
-        def sse_times(self):
-            """{event number: monotonic time the origin wrote it}."""
-            return {int(l.split()[2]): float(l.split()[3]) for l in self.output() if l.startswith("SSE ")}
+        def sse_times(self, count):
+            """{event number: monotonic time the origin wrote it}, once
+            `count` events were logged (a later event of a number wins)."""
+            lines = harness.wait_until(lambda: (lambda ls: ls if len(ls) >= count else None)(
+                [l.split() for l in self.output() if l.startswith("SSE ")]), 5, what="%d SSE events logged" % count)
+            return {int(f[2]): float(f[3]) for f in lines}

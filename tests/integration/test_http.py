@@ -290,7 +290,7 @@ class ForwardingTest(HttpCase):
         r, closed = ask(addr, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", source=ip)
         self.assertEqual((r.status, r.body, r.get("x-origin"), r.get("connection")), (200, b"origin\n", "origin", None))
         self.assertFalse(closed)
-        head = o.requests()[0]["head"]
+        head = o.requests(1)[0]["head"]
         self.assertTrue(head.startswith("GET / HTTP/1.1\r\n") and head.endswith("\r\n\r\n"), head)
         self.assertEqual(sorted(fields(head)), sorted(["Host: a", "X-Forwarded-For: " + ip, "X-Real-IP: " + ip,
                                                        "X-Forwarded-Proto: http", "X-Forwarded-Host: a"]))
@@ -307,7 +307,7 @@ class ForwardingTest(HttpCase):
         self.assertEqual(r.status, 200)
         r, _ = ask(addr, b"GET / HTTP/1.1\r\nHost: a\r\nX: caf\xc3\xa9\r\n\r\n")
         self.assertEqual(r.status, 200)
-        reqs = o.requests()
+        reqs = o.requests(4)
         self.assertIn("Content-Length: 2", fields(reqs[0]["head"]))
         self.assertEqual((reqs[0]["body_len"], reqs[0]["body_raw"]), (2, "ab"))
         self.assertIn("Transfer-Encoding: chunked", fields(reqs[1]["head"]))
@@ -324,7 +324,7 @@ class ForwardingTest(HttpCase):
         r, closed = ask(addr, b"GET http://a/x?q HTTP/1.1\r\nHost: b\r\n\r\n", close_wait=3)
         self.assert_made(r, 400)
         self.assertTrue(closed)
-        reqs = o.requests()
+        reqs = o.requests(1)
         self.assertEqual(len(reqs), 1)
         self.assertTrue(reqs[0]["head"].startswith("GET /x?q HTTP/1.1\r\n"), reqs[0]["head"])
         self.assertEqual([f for f in fields(reqs[0]["head"]) if f.lower().startswith("host:")], ["Host: a"])
@@ -342,7 +342,7 @@ class ForwardingTest(HttpCase):
                               b"HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n")
         self.assertEqual((r.status, r.body, closed), (200, b"origin\n", False))
         hop = ("connection", "x-foo", "keep-alive", "proxy-connection", "te", "upgrade", "http2-settings")
-        seen = [[f for f in fields(q["head"]) if f.split(":")[0].lower() in hop] for q in o.requests()]
+        seen = [[f for f in fields(q["head"]) if f.split(":")[0].lower() in hop] for q in o.requests(2)]
         self.assertEqual(seen, [["TE: trailers"], []])
 
     def test_x_forwarded_for_appended_on_one_line(self):   # golden 20, 21
@@ -355,11 +355,11 @@ class ForwardingTest(HttpCase):
         r, _ = ask(addr, b"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: a\r\nX-Forwarded-For: b\r\n"
                          b"X-Real-IP: 1.1.1.1\r\nX-Forwarded-Host: evil\r\nX-Forwarded-Proto: https\r\n\r\n", source=ip)
         self.assertEqual(r.status, 200)
-        first, second = [fields(q["head"]) for q in o.requests()]
+        first, second = [fields(q["head"]) for q in o.requests(2)]
         self.assertIn("Host: a", first)
         self.assertIn("Content-Length: 2", first)
         self.assertEqual([f for f in first if f.startswith("X-Forwarded-For")], ["X-Forwarded-For: 9.9.9.9, " + ip])
-        self.assertEqual(o.requests()[0]["body_raw"], "ab")
+        self.assertEqual(o.requests(2)[0]["body_raw"], "ab")
         fwd = sorted(f for f in second if f.lower().startswith(("x-forwarded", "x-real-ip")))
         self.assertEqual(fwd, sorted(["X-Forwarded-For: a, b, " + ip, "X-Real-IP: " + ip,
                                       "X-Forwarded-Host: a", "X-Forwarded-Proto: http"]))
@@ -373,7 +373,7 @@ class ForwardingTest(HttpCase):
         self.assertEqual(ask(addr, raw, source=trusted)[0].status, 200)
         self.assertEqual(ask(addr, raw, source=other)[0].status, 200)
         got = [sorted(f for f in fields(q["head"]) if f.lower().startswith(("x-forwarded", "x-real-ip")))
-               for q in o.requests()]
+               for q in o.requests(2)]
         self.assertEqual(got[0], sorted(["X-Forwarded-For: 203.0.113.7, " + trusted, "X-Real-IP: 203.0.113.7",
                                          "X-Forwarded-Host: public.example", "X-Forwarded-Proto: https"]))
         self.assertEqual(got[1], sorted(["X-Forwarded-For: 203.0.113.7, " + other, "X-Real-IP: " + other,
@@ -483,7 +483,7 @@ class KeepAliveTest(HttpCase):
             rs = [c.response() for _ in range(3)]
         self.assertEqual([(r.status, len(r.body)) for r in rs], [(201, 7), (200, 5), (202, 7)])
         self.assertEqual(len({r.get("x-connection") for r in rs}), 1)
-        self.assertEqual([q["target"] for q in o.requests()], ["/status/201", "/fixed/5", "/status/202"])
+        self.assertEqual([q["target"] for q in o.requests(3)], ["/status/201", "/fixed/5", "/status/202"])
         entries = wait_entries(self.access_log, 3)
         self.assertEqual(entries, [("GET", "/status/201", "HTTP/1.1", 201, "--"), ("GET", "/fixed/5", "HTTP/1.1", 200, "--"),
                                    ("GET", "/status/202", "HTTP/1.1", 202, "--")])
@@ -501,15 +501,15 @@ class KeepAliveTest(HttpCase):
             c.send(b"POST /digest HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab")
             r = c.response()
         self.assertEqual((r.status, r.body), (200, b"2 %s\n" % hashlib.sha256(b"ab").hexdigest().encode()))
-        self.assertEqual([q["method"] for q in o.requests()], ["GET", "GET", "POST"])
+        self.assertEqual([q["method"] for q in o.requests(3)], ["GET", "GET", "POST"])
 
     def test_pool_reuses_server_connections(self):
         o = self.origin()
         p, addr = self.http_proxy([o])
         for i in range(100):   # each on a new client connection
             self.assertEqual(get(addr, "/")[0], 200)
+        self.assertEqual(len(o.requests(100)), 100)
         self.assertLessEqual(o.connections(), 2 * self.workers)
-        self.assertEqual(len(o.requests()), 100)
         s = http_stats(p)
         self.assertEqual((s["opened"], s["opened"] + s["reused"]), (o.connections(), 100))
 
@@ -522,9 +522,12 @@ class KeepAliveTest(HttpCase):
         self.assertGreater(done, 200, r.stdout)
         self.assertNotIn("Non-2xx", r.stdout)
         self.assertNotIn("Socket errors", r.stdout)
-        self.assertTrue(done <= len(o.requests()) <= done + 16, (done, len(o.requests())))   # + those in flight at the end
+        self.assertLessEqual(len(o.requests(done)), done + 16)   # + those in flight when wrk stopped
         self.assertLessEqual(o.connections(), 2 * 16)
-        self.assertLessEqual(time_wait_toward(o.addr), 2)
+        # Pooled connections stay open: what is left in TIME_WAIT are at most
+        # the connections whose response wrk cut off when it stopped (without
+        # the pool: one per request, thousands).
+        self.assertLessEqual(time_wait_toward(o.addr), 16)
 
     def test_server_close_keeps_the_client_connection(self):   # golden 24
         o = self.origin()
@@ -575,7 +578,7 @@ class StreamingTest(HttpCase):
         svc, addr = self.http_service([o])
         aio_svc, aio_addr = self.http_service([aio], name="aio")
         self.proxy([svc, aio_svc])
-        for framing, origin, via in (("close", o, addr), ("chunked", o, addr), ("aiohttp", aio, aio_addr)):
+        for framing, origin, via, events in (("close", o, addr, 2), ("chunked", o, addr, 4), ("aiohttp", aio, aio_addr, 2)):
             curl = subprocess.Popen(["curl", "-sSN", "--max-time", "10",
                                      "http://%s/sse?n=2&interval=1&framing=%s" % (via, framing)],
                                     stdout=subprocess.PIPE)
@@ -587,7 +590,7 @@ class StreamingTest(HttpCase):
             finally:
                 curl.wait(15)
             self.assertEqual(curl.returncode, 0, framing)
-            written = origin.sse_times()   # the last run's times win
+            written = origin.sse_times(events)   # the last round's times win
             self.assertEqual(sorted(arrived), [1, 2], framing)
             self.assertLess(arrived[1] - written[1], 0.2, framing)
             self.assertLess(arrived[1], written[2], framing)
@@ -664,7 +667,7 @@ class StreamingTest(HttpCase):
         rc = curl.wait(60)
         self.assertEqual((rc, out), (0, b"%d %s\n" % (self.SIZE, digest.encode())), curl.stderr.read().decode())
         stop.set()
-        self.assertIn("Transfer-Encoding: chunked", fields(o.requests()[-1]["head"]))
+        self.assertIn("Transfer-Encoding: chunked", fields(o.requests(2)[-1]["head"]))
         sys.stderr.write("\n  workers' RSS: %d KiB before, %d KiB at most during 200 MiB up\n" % (base, peak[0]))
         self.assertLess(peak[0] - base, 20 * 1024)
 
@@ -690,7 +693,7 @@ class StreamingTest(HttpCase):
             c.sock.shutdown(socket.SHUT_WR)
             wait_until(lambda: "CLOSE %s" % n in o.output(), 5, what="the client's FIN at the origin")
             self.assertTrue(c.eof())
-        self.assertEqual(o.count("WS "), 2)
+        self.assertEqual(wait_until(lambda: o.count("WS ") >= 2 and o.count("WS "), 5, what="2 frames at the origin"), 2)
 
     def test_websocket_echo_with_a_real_client(self):
         o = self.origin()
@@ -741,7 +744,7 @@ class ErrorTest(HttpCase):
             self.assertTrue(c.eof(timeout=4))
             elapsed = time.monotonic() - t0
         self.assertTrue(0.9 <= elapsed <= 2.0, elapsed)
-        self.assertEqual(len(o.requests()), 1)
+        self.assertEqual(len(o.requests(1)), 1)
         ok = ("GET", "/", "HTTP/1.1", 200, "--")
         entries = wait_until(lambda: (lambda e: e if ok in e else None)(access_entries(self.access_log)), 5,
                              what="the 200's access-log line")
@@ -919,6 +922,7 @@ class OperationsTest(HttpCase):
         want = {"requests": 11, "1xx": 0, "2xx": 5, "3xx": 2, "4xx": 2, "5xx": 2, "502": 1, "503": 0, "504": 0}
         s = http_stats(p)
         self.assertEqual({k: s[k] for k in want}, want)
+        o.requests(11)
         self.assertEqual(s["opened"], o.connections())
         self.assertEqual(s["opened"] + s["reused"], 11)
         self.assertGreater(s["reused"], 0)
