@@ -3,9 +3,6 @@
 // Diagnostic ("FILE:LINE: key.path: message") and all are thrown together.
 #include "config/loader.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <climits>
@@ -13,10 +10,11 @@
 #include <initializer_list>
 #include <libconfig.h++>
 #include <optional>
+#include <unordered_map>
 #include <utility>
 
+#include "config/literals.hpp"
 #include "util/duration.hpp"
-#include "util/unique_fd.hpp"
 
 namespace ep::config {
 
@@ -76,11 +74,9 @@ bool is_integer(const Setting& s) {
     return s.getType() == Setting::TypeInt || s.getType() == Setting::TypeInt64;
 }
 
-// libconfig 1.5 converts strictly: an int setting must be read as int.
-long long integer_value(const Setting& s) {
-    return s.getType() == Setting::TypeInt ? static_cast<long long>(static_cast<int>(s))
-                                           : static_cast<long long>(s);
-}
+// Each integer setting's literal as written: libconfig 1.5 wraps one
+// without an L suffix to 32 bits, so its own value is never trusted.
+using WrittenIntegers = std::unordered_map<const Setting*, IntegerLiteral>;
 
 bool is_list(const Setting& s) {
     return s.getType() == Setting::TypeList || s.getType() == Setting::TypeArray;
@@ -130,8 +126,9 @@ public:
         : file_(std::move(file)), include_dir_(std::move(include_dir)) {}
 
     void add(const Setting& at, std::string path, std::string message) {
-        list_.push_back(Diagnostic{source_file(at), static_cast<int>(at.getSourceLine()), std::move(path),
-                                   std::move(message)});
+        // The root group has no line of its own: it opens the file.
+        const int line = at.isRoot() ? 1 : static_cast<int>(at.getSourceLine());
+        list_.push_back(Diagnostic{source_file(at), line, std::move(path), std::move(message)});
     }
     // Problems are found group by group; people read them in file order.
     std::vector<Diagnostic> sorted() && {
@@ -160,8 +157,8 @@ private:
 // when the key is present and its value valid; `out` keeps its default otherwise.
 class Reader {
 public:
-    Reader(const Setting& group, std::string path, Diagnostics& diags)
-        : group_(group), path_(std::move(path)), diags_(diags) {}
+    Reader(const Setting& group, std::string path, Diagnostics& diags, const WrittenIntegers& written)
+        : group_(group), path_(std::move(path)), diags_(diags), written_(written) {}
 
     const std::string& path() const { return path_; }
     int line() const { return static_cast<int>(group_.getSourceLine()); }
@@ -247,8 +244,9 @@ public:
         uint64_t ms = 0;
         std::string written;
         if (is_integer(*s)) {
-            const long long value = integer_value(*s);
-            written = std::to_string(value);
+            const IntegerLiteral& literal = written_.at(s);
+            const long long value = literal.value;
+            written = literal.text;
             if (value < 0) {
                 error_at(key, "must not be negative (got " + written + ")");
                 return false;
@@ -295,7 +293,7 @@ public:
         const Setting* s = find(key);
         if (!s || !has_type(*s, path_of(key), s->getType() == Setting::TypeGroup, "a group { ... }"))
             return false;
-        Reader child(*s, path_of(key), diags_);
+        Reader child(*s, path_of(key), diags_, written_);
         visit(child);
         return true;
     }
@@ -313,7 +311,7 @@ public:
             const std::string item_path = list_path + "[" + std::to_string(i) + "]";
             if (!has_type(item, item_path, item.getType() == Setting::TypeGroup, "a group { ... }"))
                 continue;
-            Reader child(item, item_path, diags_);
+            Reader child(item, item_path, diags_, written_);
             visit(child, i);
         }
     }
@@ -375,9 +373,10 @@ private:
 
     bool int_value(const Setting& s, const std::string& path, int& out, long long lo, long long hi) {
         if (!has_type(s, path, is_integer(s), "an integer")) return false;
-        const long long value = integer_value(s);
+        const IntegerLiteral& literal = written_.at(&s);
+        const long long value = literal.value;
         if (value < lo || value > hi) {
-            const std::string got = " (got " + std::to_string(value) + ")";
+            const std::string got = " (got " + literal.text + ")";
             if (hi == INT_MAX && value < lo)
                 error_at(s, path, "must be at least " + std::to_string(lo) + got);
             else
@@ -391,6 +390,7 @@ private:
     const Setting& group_;
     std::string path_;
     Diagnostics& diags_;
+    const WrittenIntegers& written_;
 };
 
 // What the name-uniqueness and listen-uniqueness rules remember.
@@ -408,11 +408,11 @@ struct ListenSeen {
 
 class Loader {
 public:
-    explicit Loader(Diagnostics& diags) : diags_(diags) {}
+    Loader(Diagnostics& diags, const WrittenIntegers& written) : diags_(diags), written_(written) {}
 
     Config read(const Setting& root) {
         Config cfg;
-        Reader top(root, "", diags_);
+        Reader top(root, "", diags_, written_);
         top.check_unknown_keys({"global", "services"});
         top.with_group("global", [&](Reader& r) { read_global(r, cfg.global); });
         if (top.require({"services"})) {
@@ -704,6 +704,7 @@ private:
     }
 
     Diagnostics& diags_;
+    const WrittenIntegers& written_;
     std::vector<NameSeen> service_names_;
     std::vector<ListenSeen> listens_;
     const Setting* stats_listen_setting_ = nullptr;
@@ -715,7 +716,20 @@ std::string join(const std::vector<Diagnostic>& diags) {
     return out;
 }
 
+// The integer settings under `group`, in file order (libconfig appends
+// settings as it parses them).
+void integer_settings(const Setting& group, std::vector<const Setting*>& out) {
+    for (int i = 0; i < group.getLength(); ++i) {
+        const Setting& s = group[i];
+        if (is_integer(s)) out.push_back(&s);
+        else if (s.isAggregate()) integer_settings(s, out);
+    }
+}
+
 Config load(const std::string& text, const std::string& name, const std::string& include_dir) {
+    Literals literals = scan_literals(text, name, include_dir);
+    // Refused before libconfig sees them: it would exit or hang on these.
+    if (!literals.errors.empty()) throw ConfigError(std::move(literals.errors));
     libconfig::Config parsed;
     if (!include_dir.empty()) parsed.setIncludeDir(include_dir.c_str());
     try {
@@ -726,31 +740,33 @@ Config load(const std::string& text, const std::string& name, const std::string&
         const std::string file = !source ? name : source[0] == '/' ? source : include_dir + source;
         throw ConfigError({Diagnostic{file, e.getLine(), "", e.getError()}});
     }
+    // Both readings meet every integer in the same order. Should they ever
+    // disagree (in count, or on a value that fits in 32 bits, which
+    // libconfig reads right), no value is trusted.
+    std::vector<const Setting*> settings;
+    integer_settings(parsed.getRoot(), settings);
+    auto disagree = [&](const std::string& what) {
+        return ConfigError({Diagnostic{name, 1, "", "internal error: the integers of the text and of libconfig "
+                                                    "differ (" + what + ")"}});
+    };
+    if (settings.size() != literals.integers.size())
+        throw disagree(std::to_string(literals.integers.size()) + " literals, " + std::to_string(settings.size()) +
+                       " settings");
+    WrittenIntegers written;
+    for (size_t i = 0; i < settings.size(); ++i) {
+        const Setting& s = *settings[i];
+        const IntegerLiteral& literal = literals.integers[i];
+        const long long read = s.getType() == Setting::TypeInt ? static_cast<int>(s) : static_cast<long long>(s);
+        if (literal.value >= INT_MIN && literal.value <= INT_MAX && literal.value != read)
+            throw disagree(literal.text + " read as " + std::to_string(read) + " at line " +
+                           std::to_string(s.getSourceLine()));
+        written.emplace(&s, literal);
+    }
     Diagnostics diags(name, include_dir);
-    Config cfg = Loader(diags).read(parsed.getRoot());
+    Config cfg = Loader(diags, written).read(parsed.getRoot());
     if (!diags.empty()) throw ConfigError(std::move(diags).sorted());
     cfg.file = name;
     return cfg;
-}
-
-// Reads the file ourselves: libconfig's FileIOException carries no errno.
-bool read_whole_file(const std::string& path, std::string& out, int& error) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) {
-        error = errno;
-        return false;
-    }
-    char buf[16384];
-    for (;;) {
-        const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n == 0) return true;
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            error = errno;
-            return false;
-        }
-        out.append(buf, size_t(n));
-    }
 }
 
 }  // namespace

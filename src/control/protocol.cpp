@@ -238,9 +238,10 @@ std::string format_answer(const Answer& answer) {
     if (!text.empty()) first += " " + std::string(text);
     else if (!answer.ok) first += " error";
     add_line(out, first);
+    // A detail of nothing but line breaks would be written as an empty line,
+    // which ends the answer early: the client would read the rest as the next one.
     auto detail = [&](std::string_view d) {
-        if (!d.empty() && d.back() == '\r') d.remove_suffix(1);
-        if (!d.empty()) add_line(out, d);
+        if (d.find_first_not_of("\r\n") != std::string_view::npos) add_line(out, d);
     };
     while (!rest.empty()) {
         const size_t nl = rest.find('\n');

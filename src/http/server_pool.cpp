@@ -40,16 +40,18 @@ UniqueFd ServerPool::take(uint32_t service, int32_t index, uint32_t& requests) {
     --count_;
     idle->live = false;
     ctx_.timers().cancel(*idle);
-    ctx_.poller().remove(idle->fd.get());
     requests = idle->requests;
     UniqueFd fd = std::move(idle->fd);
     dead_.push_back(std::move(idle));
     return fd;
 }
 
-void ServerPool::give(uint32_t service, int32_t index, UniqueFd fd, uint32_t requests) {
+void ServerPool::give(uint32_t service, int32_t index, UniqueFd fd, uint32_t requests, uint32_t interest) {
     const config::KeepAlive& ka = ctx_.upstream(service).config().keepalive;
-    if (ka.max_idle == 0 || requests >= uint32_t(ka.max_requests)) return;  // closed by fd
+    if (ka.max_idle == 0 || requests >= uint32_t(ka.max_requests)) {
+        ctx_.poller().forget(fd.get());
+        return;  // closed by fd
+    }
     List& l = list(service, index);
     if (l.size() >= size_t(ka.max_idle)) drop(*l.front());
     auto idle = std::make_unique<Idle>();
@@ -58,7 +60,8 @@ void ServerPool::give(uint32_t service, int32_t index, UniqueFd fd, uint32_t req
     idle->service = service;
     idle->index = index;
     idle->requests = requests;
-    ctx_.poller().add(idle->fd.get(), worker::kRead, idle.get());
+    ctx_.poller().retarget(idle->fd.get(), idle.get());
+    if (interest != worker::kRead) ctx_.poller().modify(idle->fd.get(), worker::kRead);
     ctx_.timers().arm(*idle, ctx_.now_ms() + ka.idle_timeout_ms);
     l.push_back(std::move(idle));
     ++count_;

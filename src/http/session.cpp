@@ -64,6 +64,7 @@ public:
     void on_timer() override;
     void close(const char* term) override { abort(term); }
     void housekeeping(uint64_t) override;
+    void drain() override;
 
 private:
     // ---- phases
@@ -114,6 +115,8 @@ private:
     bool client_readable_ = true;   // worth a recv(): last event said so, no EAGAIN since
     bool server_readable_ = false;
     bool client_eof_ = false;
+    bool draining_ = false;       // the worker stops: no request after the current one
+    uint32_t kill_seq_ = 0;       // the server's kill_seq when it was picked
 
     // client input: request heads, and body bytes that came with them
     char* in_ = nullptr;
@@ -135,6 +138,8 @@ private:
     uint64_t bytes_to_server_ = 0;
     uint64_t bytes_to_client_ = 0;
     int status_ = 0;               // what the client got
+    char request_line_[320];       // "METHOD TARGET" for the log: the head's bytes may be reused
+    uint16_t request_line_len_ = 0;
     const char* term_ = "--";
 
     // the server side
@@ -263,7 +268,18 @@ void HttpSession::on_timer() {
 }
 
 // `maint --kill` closes connections to the server, as in tcp mode.
-void HttpSession::housekeeping(uint64_t) {}
+void HttpSession::housekeeping(uint64_t) {
+    if (server_index_ >= 0 && up_.server(server_index_).kill_seq.load(std::memory_order_relaxed) != kill_seq_)
+        abort("KD");
+}
+
+// An idle client is closed now; a busy one gets "Connection: close" on the
+// response under way and is closed after it.
+void HttpSession::drain() {
+    draining_ = true;
+    keep_client_ = false;
+    if (phase_ == Phase::ReadHead && !req_started_) abort("--");
+}
 
 // ---- reading a request head ----------------------------------------------------
 
@@ -284,6 +300,9 @@ bool HttpSession::read_head() {
         if (p == Parse::Error) {
             LOG_DEBUG("%s: bad request from %s: %s", cfg_.name.c_str(), net::format_address(peer_).c_str(),
                       parser_.error_reason());
+            request_line_[0] = '-';  // nothing trustworthy to log from a refused head
+            request_line_len_ = 1;
+            request_start_ms_ = ctx_.now_ms();
             answer(parser_.error_status(), "PR");
             return true;
         }
@@ -360,7 +379,13 @@ void HttpSession::begin_request() {
     ctx_.timers().cancel(*this);
     request_start_ms_ = ctx_.now_ms();
     up_.slot().http_requests.fetch_add(1, std::memory_order_relaxed);
-    keep_client_ = req_.keep_alive();
+    {
+        const std::string_view method = req_.method_text.in(in_), target = req_.target.in(in_);
+        const int n = snprintf(request_line_, sizeof request_line_, "%.*s %.*s", int(std::min<size_t>(method.size(), 32)),
+                               method.data(), int(std::min<size_t>(target.size(), 256)), target.data());
+        request_line_len_ = uint16_t(std::min<int>(std::max(n, 0), int(sizeof request_line_) - 1));
+    }
+    keep_client_ = req_.keep_alive() && !draining_;
     req_body_done_ = false;
     resp_head_done_ = resp_started_ = resp_done_ = false;
     server_reusable_ = true;
@@ -395,6 +420,7 @@ void HttpSession::connect_server() {
             return;
         }
         server_index_ = index;
+        kill_seq_ = up_.server(index).kill_seq.load(std::memory_order_relaxed);
         ctx_.session_server(session, int32_t(up_.server_slot(index)));
         // A pooled connection first; a request that fails on it before any
         // response byte gets one try on a fresh connection (end_request's
@@ -407,8 +433,8 @@ void HttpSession::connect_server() {
                 reused_ = true;
                 server_requests_ = requests;
                 up_.slot().server_conns_reused.fetch_add(1, std::memory_order_relaxed);
-                ctx_.poller().add(server_.get(), 0, this);
-                server_interest_ = 0;
+                ctx_.poller().retarget(server_.get(), this);
+                server_interest_ = kRead;  // as the pool watched it
                 begin_exchange();
                 return;
             }
@@ -514,6 +540,22 @@ bool HttpSession::exchange() {
         moved |= to_server_.start != before || !to_server_.pending();
     }
     if (!req_body_done_) moved |= fill_request_body();
+    else if (client_readable_ && !client_eof_ && in_len_ < in_cap_) {
+        // The client stays watched while its answer is under way, so the
+        // interest need not change per request: what it sends now is its
+        // next (pipelined) request, kept for later, or its close.
+        const ssize_t n = recv_from(client_.get(), in_ + in_len_, in_cap_ - in_len_, client_readable_);
+        if (n > 0) {
+            in_len_ += uint32_t(n);
+            moved = true;
+        } else if (n == 0) {
+            client_eof_ = true;  // it still gets its answer, then the connection closes
+            keep_client_ = false;
+        } else if (client_readable_) {
+            abort("CD");
+            return false;
+        }
+    }
     if (closed) return false;
     if (!resp_done_) moved |= read_response();
     if (closed || phase_ != Phase::Exchange) return !closed;
@@ -808,8 +850,8 @@ void HttpSession::release_server(bool reusable) {
     if (server_index_ < 0) return;
     if (server_) {
         if (reusable) {
-            ctx_.poller().remove(server_.get());
-            ctx_.server_pool().give(service, server_index_, std::move(server_), server_requests_ + 1);
+            ctx_.server_pool().give(service, server_index_, std::move(server_), server_requests_ + 1,
+                                    server_interest_);
         } else {
             ctx_.poller().forget(server_.get());
         }
@@ -895,6 +937,7 @@ void HttpSession::answer(int status, const char* term, std::string_view extra) {
 void HttpSession::abort(const char* term) {
     if (closed) return;
     if (term_[0] == '-' || term[0] != '-') term_ = term;
+    if (phase_ != Phase::ReadHead && phase_ != Phase::Closing) log_request();  // a request broken off
     release_server(false);
     finish();
 }
@@ -988,10 +1031,12 @@ void HttpSession::set_interest(int fd, uint32_t& current, uint32_t wanted) {
 void HttpSession::update_interest() {
     uint32_t ci = to_client_.pending() ? kWrite : 0;
     uint32_t si = to_server_.pending() ? kWrite : 0;
-    if (phase_ == Phase::ReadHead && !client_readable_ && in_len_ < in_cap_) ci |= kRead;
+    // Level-triggered: asking for a side we still think readable (a turn
+    // limit ended the batch) only brings the next event sooner.
+    if (phase_ == Phase::ReadHead && in_len_ < in_cap_) ci |= kRead;
     if (phase_ == Phase::Exchange) {
-        if (!req_body_done_ && !client_readable_ && !to_server_.pending()) ci |= kRead;
-        if (!resp_done_ && !server_readable_ && !to_client_.pending()) si |= kRead;
+        if (req_body_done_ ? !client_eof_ && in_len_ < in_cap_ : !to_server_.pending()) ci |= kRead;
+        if (!resp_done_ && !to_client_.pending()) si |= kRead;
     }
     set_interest(client_.get(), client_interest_, ci);
     if (server_) set_interest(server_.get(), server_interest_, si);
@@ -1008,18 +1053,15 @@ void HttpSession::log_request() {
     gmtime_r(&secs, &tmv);
     size_t k = strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tmv);
     snprintf(stamp + k, sizeof stamp - k, ".%03uZ", unsigned(wall % 1000));
-    const std::string_view method = in_ ? req_.method_text.in(in_) : std::string_view("-");
-    const std::string_view target = in_ ? req_.target.in(in_) : std::string_view("-");
     const char* server = tried_.count > 0 ? up_.server_config(int32_t(tried_.index[tried_.count - 1])).name.c_str()
                                           : "<NOSRV>";
     const uint64_t now = ctx_.now_ms();
     char line[768];
     const int n = snprintf(line, sizeof line,
-                           "%s %s %s/%s \"%.*s %.*s HTTP/1.%d\" %d request_bytes=%llu response_bytes=%llu "
+                           "%s %s %s/%s \"%.*s HTTP/1.%d\" %d request_bytes=%llu response_bytes=%llu "
                            "connect_ms=%lld duration_ms=%llu %s\n",
                            stamp, net::format_address(peer_).c_str(), cfg_.name.c_str(), server,
-                           int(std::min<size_t>(method.size(), 32)), method.data(),
-                           int(std::min<size_t>(target.size(), 512)), target.data(), int(req_.version_minor), status_,
+                           int(request_line_len_), request_line_, int(req_.version_minor), status_,
                            (unsigned long long)bytes_to_server_, (unsigned long long)bytes_to_client_,
                            connect_ms_ ? (long long)(connect_ms_ - request_start_ms_) : -1LL,
                            (unsigned long long)(now - request_start_ms_), term_);

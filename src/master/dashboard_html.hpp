@@ -338,6 +338,12 @@ function serviceCard(name) {
   r.denied = kpi(kpis, 'Denied');
   r.noServer = kpi(kpis, 'No server');
   r.retries = kpi(kpis, 'Retries');
+  // http services: requests, 5xx answers and how often a pooled server
+  // connection was reused (shown once the service reports them)
+  r.requests = kpi(kpis, 'Requests');
+  r.errors = kpi(kpis, '5xx');
+  r.reused = kpi(kpis, 'Srv conn reused');
+  for (const v of [r.requests, r.errors, r.reused]) v.parentNode.style.display = 'none';
   head.appendChild(kpis);
   const graphs = el('div', 'graphs');
   r.gConn = graph(graphs, 'Connections/s', ['conn']);
@@ -440,6 +446,14 @@ function updateService(r, svc, servers, now) {
   setText(r.noServer, fmtInt(svc.no_server));
   setClass(r.noServer, 'v' + (svc.no_server ? ' bad' : ''));
   setText(r.retries, fmtInt(svc.retries));
+  if (svc.requests !== undefined) {
+    for (const v of [r.requests, r.errors, r.reused]) v.parentNode.style.display = '';
+    setText(r.requests, fmtInt(svc.requests));
+    setText(r.errors, fmtInt(svc.responses_5xx));
+    setClass(r.errors, 'v' + (svc.responses_5xx ? ' bad' : ''));
+    const sent = svc.server_connections_opened + svc.server_connections_reused;
+    setText(r.reused, sent ? Math.round(100 * svc.server_connections_reused / sent) + '%' : '–');
+  }
   draw(r.gConn, now, [z.conn], 'client connections/s, peak ' + fmtConnRate(z.peakConn));
   draw(r.gBytes, now, [z.bin, z.bout], 'bytes in/out per s, peak ' + fmtByteRate(z.peakBytes));
 

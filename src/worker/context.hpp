@@ -33,6 +33,9 @@ public:
     virtual void close(const char* term) = 0;
     // Every 250 ms: idle timeouts of quiet relays, `maint --kill`.
     virtual void housekeeping(uint64_t now_ms) = 0;
+    // The worker stops gracefully: finish what is under way, take nothing
+    // new (an HTTP connection closes after its current response).
+    virtual void drain() {}
 };
 
 // A tunnel's starting point: two connected sockets and the bytes already read

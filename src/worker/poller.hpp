@@ -37,6 +37,10 @@ public:
     // The fd is about to be closed: stop reporting it. Cheaper than remove()
     // where closing already unregisters it (epoll).
     virtual void forget(int fd) { remove(fd); }
+    // Another owner takes over a watched fd (a pooled server connection
+    // moving between the pool and a session), interest unchanged: no system
+    // call in either backend.
+    virtual void retarget(int fd, IoTarget* target) = 0;
     // Waits up to timeout_ms (-1: forever) with `sigmask` installed while
     // blocked (ppoll semantics: a signal can never slip in before the wait).
     // Fills `out` with ready fds; returns their count, or -1 on EINTR.

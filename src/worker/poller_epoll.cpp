@@ -57,6 +57,8 @@ public:
         --count_;
     }
 
+    void retarget(int fd, IoTarget* target) override { targets_[size_t(fd)] = target; }
+
     // close() drops the fd from the epoll set (workers never duplicate a
     // connection's fd), so no epoll_ctl is needed.
     void forget(int fd) override {

@@ -226,6 +226,12 @@ public:
         else fds_[size_t(e.hot_slot)].events = to_poll(interest);
     }
 
+    void retarget(int fd, IoTarget* target) override {
+        Entry& e = entries_[size_t(fd)];
+        e.target = target;
+        if (!e.cold) targets_[size_t(e.hot_slot)] = target;
+    }
+
     void remove(int fd) override {
         Entry& e = entries_[size_t(fd)];
         if (e.cold) cold_.remove(fd, e.generation);

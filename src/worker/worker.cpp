@@ -746,6 +746,9 @@ void Worker::start_graceful() {
     // Our copies of the listening sockets are no longer needed: the master
     // keeps the originals, so no queued client is lost.
     listeners_.clear();
+    for (auto& h : conns_)
+        if (!h->closed) h->drain();
+    reap_closed();
 }
 
 // ---- access log ----------------------------------------------------------

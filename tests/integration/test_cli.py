@@ -52,6 +52,35 @@ class ConfigTest(harness.ProxyTestCase):
         self.assertEqual(r.returncode, 1)
         self.assertEqual(r.stderr, "%s:3: syntax error\n" % path)
 
+    def test_file_without_services_names_line_1(self):
+        for text in ("", "# not written yet\n"):
+            path = self.write("empty.conf", text)
+            r = run_tool([EASYPROXY, "-t", "-c", path], check=False)
+            self.assertEqual(r.returncode, 1)
+            self.assertEqual(r.stdout, "")
+            self.assertEqual(r.stderr, '%s:1: missing required key "services"\n' % path)
+
+    def test_integer_past_32_bits_is_refused_as_written(self):
+        path = self.write("big.conf", 'global = {\n  workers = 4294967298;\n};\n'
+                                      'services = ( { name = "web"; listen = "127.0.0.1:8080";\n'
+                                      '  idle_timeout = 99999999999;\n'
+                                      '  servers = ( { name = "a"; address = "127.0.0.1:9000"; } ); } );\n')
+        r = run_tool([EASYPROXY, "-t", "-c", path], check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr, "%s:2: global.workers: must be between 0 and 64 (got 4294967298)\n"
+                                   "%s:5: services[0].idle_timeout: must be between 1ms and 576h (got 99999999999)\n"
+                                   % (path, path))
+
+    def test_include_of_a_directory_is_an_error_not_an_exit(self):
+        os.mkdir(os.path.join(self.tmp, "conf.d"))
+        path = self.write("inc.conf", 'services = ( { name = "web"; listen = "127.0.0.1:8080";\n'
+                                      '  servers = ( { name = "a"; address = "127.0.0.1:9000"; } ); } );\n'
+                                      '@include "conf.d"\n')
+        r = run_tool([EASYPROXY, "-t", "-c", path], check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stdout, "")
+        self.assertEqual(r.stderr, '%s:3: cannot include "conf.d": Is a directory\n' % path)
+
     def test_missing_file(self):
         path = os.path.join(self.tmp, "nope.conf")
         r = run_tool([EASYPROXY, "-t", "-c", path], check=False)

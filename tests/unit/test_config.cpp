@@ -1,11 +1,13 @@
 // test_config.cpp: the config loader against DESIGN.md §3: every invalid
 // config gives the exact "FILE:LINE: key.path: message" lines an operator
 // reads, valid ones load into the expected model, and shipped files load.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "config/loader.hpp"
 #include "config/summary.hpp"
@@ -43,6 +45,41 @@ Config loaded(const std::string& text) {
     }
     return {};
 }
+
+// A scratch directory holding main.conf and more files, removed at the end.
+class ConfigDir {
+public:
+    ConfigDir() {
+        if (!mkdtemp(dir_)) FAIL("mkdtemp failed");
+    }
+    ~ConfigDir() {
+        for (const std::string& name : names_) {
+            const std::string p = path(name);
+            if (unlink(p.c_str()) != 0) rmdir(p.c_str());
+        }
+        rmdir(dir_);
+    }
+    std::string path(const std::string& name) const { return std::string(dir_) + "/" + name; }
+    std::string write(const std::string& name, const std::string& text) {
+        std::ofstream(path(name)) << text;
+        names_.push_back(name);
+        return path(name);
+    }
+    std::string make_dir(const std::string& name) {
+        mkdir(path(name).c_str(), 0700);
+        names_.push_back(name);
+        return path(name);
+    }
+    std::string make_fifo(const std::string& name) {
+        mkfifo(path(name).c_str(), 0600);
+        names_.push_back(name);
+        return path(name);
+    }
+
+private:
+    char dir_[32] = "/tmp/ep-config-test-XXXXXX";
+    std::vector<std::string> names_;
+};
 
 std::string fixture(const char* relative) {
     const char* top = std::getenv("top_srcdir");
@@ -132,10 +169,71 @@ TEST(ConfigSyntax, IncludedFileIsNamedInMessages) {
                  errors.c_str());
 }
 
+TEST(ConfigSyntax, IntegersOfAnIncludedFileKeepTheirPlace) {
+    ConfigDir dir;
+    const std::string main_conf = dir.write(
+        "main.conf", "global = { max_connections = 100;\n@include \"g.conf\"\nshutdown_timeout = 5; };\n" + service_with(""));
+    dir.write("g.conf", "workers = 3;\n");
+    const Config c = load_file(main_conf);
+    LONGS_EQUAL(100, c.global.max_connections);
+    LONGS_EQUAL(3, c.global.workers);
+    UNSIGNED_LONGLONGS_EQUAL(5, c.global.shutdown_timeout_ms);
+}
+
+TEST(ConfigSyntax, IntegerPast32BitsInAnIncludedFile) {
+    ConfigDir dir;
+    const std::string main_conf = dir.write(
+        "main.conf", "global = {\n@include \"g.conf\"\nmax_connections = 4294967296; };\n" + service_with(""));
+    const std::string part = dir.write("g.conf", "workers = 4294967298;\n");
+    STRCMP_EQUAL((part + ":1: global.workers: must be between 0 and 64 (got 4294967298)\n" + main_conf +
+                  ":3: global.max_connections: must be between 1 and 1000000 (got 4294967296)").c_str(),
+                 file_errors_of(main_conf).c_str());
+}
+
+// libconfig's scanner exits the process ("input in flex scanner failed") on
+// a directory and blocks on a FIFO: such targets never reach it.
+TEST(ConfigSyntax, IncludeOfADirectoryIsRefused) {
+    ConfigDir dir;
+    const std::string main_conf = dir.write("main.conf", service_with("") + "@include \"conf.d\"\n");
+    dir.make_dir("conf.d");
+    STRCMP_EQUAL((main_conf + ":6: cannot include \"conf.d\": Is a directory").c_str(),
+                 file_errors_of(main_conf).c_str());
+}
+
+TEST(ConfigSyntax, IncludeOfAFifoIsRefused) {
+    ConfigDir dir;
+    const std::string main_conf = dir.write("main.conf", "  @include \"pipe\"\n" + service_with(""));
+    dir.make_fifo("pipe");
+    STRCMP_EQUAL((main_conf + ":1: cannot include \"pipe\": not a regular file").c_str(),
+                 file_errors_of(main_conf).c_str());
+}
+
+// Each level doubles the work: the scan must stop where libconfig does.
+TEST(ConfigSyntax, FileIncludingItselfTwiceStopsAtTheNestingLimit) {
+    ConfigDir dir;
+    std::string twice = "@include \"main.conf\"\n@include \"main.conf\"\n";
+    for (int i = 0; i < 5; ++i) twice += twice;  // 64 includes of itself: 64^10 files without the limit
+    const std::string main_conf = dir.write("main.conf", twice);
+    STRCMP_EQUAL((dir.path("main.conf") + ":1: include file nesting too deep").c_str(),
+                 file_errors_of(main_conf).c_str());
+}
+
+TEST(ConfigSyntax, IncludeOfAMissingFileNamesItAndWhy) {
+    ConfigDir dir;
+    const std::string main_conf = dir.write("main.conf", service_with("") + "@include \"nope.conf\"\n");
+    STRCMP_EQUAL((main_conf + ":6: cannot include \"nope.conf\": No such file or directory").c_str(),
+                 file_errors_of(main_conf).c_str());
+}
+
 TEST_GROUP(ConfigTop){};
 
+// The root group opens the file: a key it lacks is reported at line 1.
 TEST(ConfigTop, EmptyFileNeedsServices) {
-    CHECK_ERRORS("bad.conf: missing required key \"services\"", "");
+    CHECK_ERRORS("bad.conf:1: missing required key \"services\"", "");
+}
+
+TEST(ConfigTop, FileWithoutServicesNeedsServices) {
+    CHECK_ERRORS("bad.conf:1: missing required key \"services\"", "# nothing yet\n\nglobal = { workers = 2; };\n");
 }
 
 TEST(ConfigTop, UnknownTopLevelKey) {
@@ -170,7 +268,7 @@ TEST(ConfigGlobal, WorkersOutOfRange) {
 }
 
 TEST(ConfigGlobal, WorkersAs64BitInteger) {
-    CHECK_ERRORS("bad.conf:2: global.workers: must be between 0 and 64 (got 5000000000)",
+    CHECK_ERRORS("bad.conf:2: global.workers: must be between 0 and 64 (got 5000000000L)",
                  global_with("workers = 5000000000L;"));
 }
 
@@ -608,6 +706,76 @@ TEST(ConfigServer, DuplicateNameInAService) {
 TEST(ConfigServer, ServerMustBeAGroup) {
     CHECK_ERRORS("bad.conf:3: services[0].servers[0]: must be a group { ... } (got a string)",
                  "services = ( {\n  name = \"web\"; listen = \"127.0.0.1:8080\";\n  servers = ( \"10.0.0.1:80\" );\n} );\n");
+}
+
+// libconfig 1.5 wraps an integer without an L suffix to 32 bits
+// (4294967298 reads as 2): the loader judges the literal as written.
+TEST_GROUP(ConfigIntegers){};
+
+TEST(ConfigIntegers, WorkersPast32BitsIsNotWrapped) {
+    CHECK_ERRORS("bad.conf:2: global.workers: must be between 0 and 64 (got 4294967298)",
+                 global_with("workers = 4294967298;"));
+}
+
+TEST(ConfigIntegers, IdleTimeoutPast32BitsIsNotWrapped) {
+    CHECK_ERRORS("bad.conf:3: services[0].idle_timeout: must be between 1ms and 576h (got 99999999999)",
+                 service_with("idle_timeout = 99999999999;"));
+}
+
+TEST(ConfigIntegers, RetriesPast32BitsIsNotWrapped) {
+    CHECK_ERRORS("bad.conf:3: services[0].retries: must be between 0 and 10 (got 4294967298)",
+                 service_with("retries = 4294967298;"));
+}
+
+TEST(ConfigIntegers, DurationInMillisecondsPast32BitsIsNotWrapped) {
+    // 4294967297 would wrap to 1 ms, 4294968296 to 1000 ms: both valid.
+    CHECK_ERRORS("bad.conf:3: services[0].connect_timeout: must be between 1ms and 576h (got 4294967297)",
+                 service_with("connect_timeout = 4294967297;"));
+    CHECK_ERRORS("bad.conf:3: services[0].passive.fail_timeout: must be between 1ms and 576h (got 4294968296)",
+                 service_with("passive = { fail_timeout = 4294968296; };"));
+}
+
+TEST(ConfigIntegers, NegativeAndHexadecimalPast32BitsAreNotWrapped) {
+    CHECK_ERRORS("bad.conf:4: services[0].servers[0].weight: must be between 0 and 256 (got -4294967295)",
+                 server_is("name = \"a\"; address = \"10.0.0.1:80\"; weight = -4294967295;"));
+    CHECK_ERRORS("bad.conf:4: services[0].servers[0].weight: must be between 0 and 256 (got 0x100000002)",
+                 server_is("name = \"a\"; address = \"10.0.0.1:80\"; weight = 0x100000002;"));
+    // 2^31 would wrap to INT_MIN and be called negative.
+    CHECK_ERRORS("bad.conf:3: services[0].max_connections: must be between 0 and 2147483647 (got 2147483648)",
+                 service_with("max_connections = 2147483648;"));
+}
+
+TEST(ConfigIntegers, WrittenWithLAndOutOfRange) {
+    CHECK_ERRORS("bad.conf:3: services[0].retries: must be between 0 and 10 (got 11L)", service_with("retries = 11L;"));
+    CHECK_ERRORS("bad.conf:3: services[0].idle_timeout: must be between 1ms and 576h (got 99999999999L)",
+                 service_with("idle_timeout = 99999999999L;"));
+    // Past 64 bits libconfig saturates; the message still shows what was written.
+    CHECK_ERRORS("bad.conf:2: global.workers: must be between 0 and 64 (got 99999999999999999999L)",
+                 global_with("workers = 99999999999999999999L;"));
+    CHECK_ERRORS("bad.conf:2: global.shutdown_timeout: must not be negative (got -99999999999999999999L)",
+                 global_with("shutdown_timeout = -99999999999999999999L;"));
+}
+
+TEST(ConfigIntegers, InRangeValuesLoadInEveryForm) {
+    const Config c = loaded(
+        "global = { workers = 64L; max_connections = 0xF4240; shutdown_timeout = 2073600000; };\n"
+        "/* 4294967298 in a comment */ # 99999999999\n"
+        "services = ( { name = \"web-4294967298\"; listen = \"127.0.0.1:8080\"; retries = +3; idle_timeout = 1;\n"
+        "  servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; weight = 256; },\n"
+        "              { name = \"b\"; address = \"10.0.0.2:80\"; weight = 0; max_connections = 2147483647; } );\n"
+        "  health_check = { type = \"http\"; host = \"a\\\"1\"; rise = 007; fall = 1LL; interval = 0x5dc; }; } );\n");
+    LONGS_EQUAL(64, c.global.workers);
+    LONGS_EQUAL(1000000, c.global.max_connections);
+    UNSIGNED_LONGLONGS_EQUAL(2073600000, c.global.shutdown_timeout_ms);
+    const Service& s = c.services[0];
+    LONGS_EQUAL(3, s.retries);
+    UNSIGNED_LONGLONGS_EQUAL(1, s.idle_timeout_ms);
+    LONGS_EQUAL(256, s.servers[0].weight);
+    LONGS_EQUAL(0, s.servers[1].weight);
+    LONGS_EQUAL(2147483647, s.servers[1].max_connections);
+    LONGS_EQUAL(7, s.health_check.rise);
+    LONGS_EQUAL(1, s.health_check.fall);
+    UNSIGNED_LONGLONGS_EQUAL(1500, s.health_check.interval_ms);
 }
 
 TEST_GROUP(ConfigManyErrors){};

@@ -238,6 +238,13 @@ TEST(ControlProtocol, Answers) {
     STRCMP_EQUAL("OK ab\n\n", control::ok_answer("a\rb").c_str());
 }
 
+// Found by fuzz_control: "\r\r" lost one \r here and the other in add_line,
+// leaving an empty line that ended the answer before "next".
+TEST(ControlProtocol, DetailsOfOnlyLineBreaksAreDropped) {
+    STRCMP_EQUAL("OK\nnext\n\n", control::ok_answer("", {"\r\r", "\n", "\r\n\r", "next"}).c_str());
+    STRCMP_EQUAL("ERR first\nnext\n\n", control::err_answer("first\n\r\r\nnext").c_str());
+}
+
 TEST(ControlProtocol, AnswerComplete) {
     CHECK_FALSE(control::answer_complete(""));
     CHECK_FALSE(control::answer_complete("OK"));
