@@ -33,6 +33,7 @@ using worker::kWrite;
 
 constexpr size_t kBuf = BufferPool::kBufferSize;
 constexpr uint64_t kDrainGraceMs = 1000;
+constexpr uint64_t kLingerMs = 2000;
 
 // Parsed heads are large (room for 100 fields) and needed only while a
 // request is under way, so sessions borrow them: an idle keep-alive client
@@ -68,7 +69,11 @@ struct Out {
     size_t space() const { return buf ? kBuf - end : kBuf; }
 };
 
-enum class Phase : uint8_t { ReadHead, Connecting, Exchange, Closing };
+// Closing: the last answer is being sent; Lingering: it is sent and our side
+// shut, and what the client still sends is read and dropped until it closes
+// (or kLingerMs), so that closing with unread input (a reset) cannot destroy
+// the answer on its way (RFC 9112 §9.6).
+enum class Phase : uint8_t { ReadHead, Connecting, Exchange, Closing, Lingering };
 
 class HttpSession final : public Session, public worker::Timer {
 public:
@@ -116,6 +121,7 @@ private:
     void start_tunnel();
     void answer(int status, const char* term, std::string_view extra = {});
     void abort(const char* term);
+    void linger();
     void finish();
     void progress();
 
@@ -263,13 +269,22 @@ void HttpSession::progress() {
             case Phase::Closing:
                 if (to_client_.pending() && !flush(to_client_, client_.get(), false)) return;
                 if (!to_client_.pending()) {
-                    // Half-close, then let the peer read the answer before the
-                    // close (a reset could discard it): it sees EOF and closes.
-                    ::shutdown(client_.get(), SHUT_WR);
-                    finish();
+                    linger();
                     return;
                 }
                 break;
+            case Phase::Lingering: {
+                char sink[4096];
+                for (int i = 0; i < 16; ++i) {
+                    const ssize_t n = ::recv(client_.get(), sink, sizeof sink, 0);
+                    if (n > 0) continue;
+                    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
+                    finish();  // the client closed too (or failed): done
+                    return;
+                }
+                client_readable_ = false;
+                break;
+            }
         }
         if (!moved) break;
     }
@@ -297,7 +312,17 @@ void HttpSession::on_timer() {
             else abort("sD");
             return;
         case Phase::Closing: abort("cD"); return;
+        case Phase::Lingering: finish(); return;
     }
+}
+
+// The answer is out: shut our side and wait briefly for the client's close.
+void HttpSession::linger() {
+    ::shutdown(client_.get(), SHUT_WR);
+    phase_ = Phase::Lingering;
+    release_buffers();
+    ctx_.timers().arm(*this, ctx_.now_ms() + kLingerMs);
+    set_interest(client_.get(), client_interest_, kRead);
 }
 
 // `maint --kill` closes connections to the server, as in tcp mode.
@@ -871,9 +896,8 @@ void HttpSession::end_request() {
     release_server(server_reusable_ && req_body_done_ && resp_done_);
     log_request();
     if (!keep_client_ || client_eof_) {
-        phase_ = Phase::Closing;
-        ::shutdown(client_.get(), SHUT_WR);
-        finish();
+        if (client_eof_) finish();
+        else linger();
         return;
     }
     // The next request: pipelined bytes already here move to the front.
@@ -983,7 +1007,7 @@ void HttpSession::answer(int status, const char* term, std::string_view extra) {
 void HttpSession::abort(const char* term) {
     if (closed) return;
     if (term_[0] == '-' || term[0] != '-') term_ = term;
-    if (phase_ != Phase::ReadHead && phase_ != Phase::Closing) log_request();  // a request broken off
+    if (phase_ == Phase::Connecting || phase_ == Phase::Exchange) log_request();  // a request broken off
     release_server(false);
     finish();
 }
@@ -1082,6 +1106,7 @@ void HttpSession::update_interest() {
     // Level-triggered: asking for a side we still think readable (a turn
     // limit ended the batch) only brings the next event sooner.
     if (phase_ == Phase::ReadHead && in_len_ < in_cap_) ci |= kRead;
+    if (phase_ == Phase::Lingering) ci |= kRead;
     if (phase_ == Phase::Exchange) {
         if (req_body_done_ ? !client_eof_ && in_len_ < in_cap_ : !to_server_.pending()) ci |= kRead;
         if (!resp_done_ && !to_client_.pending()) si |= kRead;
