@@ -51,10 +51,11 @@ def http_stats(proxy, service="svc"):
     return {k: s[v] for k, v in names.items()}
 
 
-def prometheus_http(proxy, service="svc"):
-    """The same counters from the Prometheus exposition (what /metrics serves)."""
+def prometheus_http(text, service="svc"):
+    """The same counters from a Prometheus exposition (`epstat -o prometheus`
+    or /metrics)."""
     samples = {}
-    for line in proxy.epstat("-o", "prometheus").stdout.splitlines():
+    for line in text.splitlines():
         m = re.fullmatch(r"([a-z_]+)(?:\{(.*)\})? (\S+)", line)
         if m and not line.startswith("#"):
             labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ""))
@@ -254,13 +255,19 @@ class HttpCase(harness.ProxyTestCase):
         k = dict(KEEPALIVE_KEYS, **(keepalive or {}))
         return self.service(servers, name=name, mode="http", http=h, keepalive=k, **keys)
 
-    def http_proxy(self, servers, access_log=False, **keys):
-        """One http service in front of `servers`; (proxy, listen address)."""
+    def http_proxy(self, servers, access_log=False, stats=False, **keys):
+        """One http service in front of `servers`; (proxy, listen address).
+        access_log: to self.access_log; stats: the stats endpoint on
+        self.stats_addr."""
         svc, addr = self.http_service(servers, **keys)
         extra = {}
         if access_log:
             self.access_log = os.path.join(self.tmp, "access.log")
             extra["log"] = {"access_log": self.access_log}
+        if stats:
+            ip = new_ip()
+            self.stats_addr = "%s:%d" % (ip, free_port(ip))
+            extra["stats"] = {"listen": self.stats_addr}
         return self.proxy([svc], **extra), addr
 
     def assert_made(self, r, status, close=True):
@@ -512,6 +519,20 @@ class KeepAliveTest(HttpCase):
         self.assertLessEqual(o.connections(), 2 * self.workers)
         s = http_stats(p)
         self.assertEqual((s["opened"], s["opened"] + s["reused"]), (o.connections(), 100))
+
+    def test_keepalive_load_uses_few_server_connections(self):
+        o = self.origin()
+        p, addr = self.http_proxy([o])
+        r = subprocess.run(["wrk", "-t2", "-c16", "-d1s", "http://%s/fixed/100" % addr],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30)
+        done = int(re.search(r"(\d+) requests in", r.stdout).group(1))
+        self.assertGreater(done, 200, r.stdout)
+        self.assertNotIn("Non-2xx", r.stdout)
+        self.assertNotIn("Socket errors", r.stdout)
+        self.assertLessEqual(len(o.requests(done)), done + 16)   # + those in flight when wrk stopped
+        self.assertLessEqual(o.connections(), 16 + 2 * self.workers)   # one per busy client, a few spare
+        s = http_stats(p)
+        self.assertEqual(s["opened"], o.connections())
 
     def test_connection_close_clients_leave_no_time_wait_toward_server(self):   # golden 23
         o = self.origin()
@@ -915,7 +936,7 @@ class OperationsTest(HttpCase):
 
     def test_counters_and_access_log_add_up(self):
         o = self.origin()
-        p, addr = self.http_proxy([o], access_log=True)
+        p, addr = self.http_proxy([o], access_log=True, stats=True)
         paths = ["/"] * 5 + ["/status/302"] * 2 + ["/status/404"] * 2 + ["/status/500", "/bad/garbage"]
         for path in paths:
             get(addr, path)
@@ -926,9 +947,11 @@ class OperationsTest(HttpCase):
         self.assertEqual(s["opened"], o.connections())
         self.assertEqual(s["opened"] + s["reused"], 11)
         self.assertGreater(s["reused"], 0)
-        m = prometheus_http(p)
-        self.assertEqual(m, {"requests": 11, "1xx": 0, "2xx": 5, "3xx": 2, "4xx": 2, "5xx": 2,
-                             "opened": s["opened"], "reused": s["reused"]})
+        want = {"requests": 11, "1xx": 0, "2xx": 5, "3xx": 2, "4xx": 2, "5xx": 2,
+                "opened": s["opened"], "reused": s["reused"]}
+        self.assertEqual(prometheus_http(p.epstat("-o", "prometheus").stdout), want)
+        status, _, metrics = get(self.stats_addr, "/metrics")
+        self.assertEqual((status, prometheus_http(metrics.decode())), (200, want))
         entries = wait_entries(self.access_log, 11)
         self.assertEqual(sorted((e[0], e[1], e[2], e[3], e[4]) for e in entries),
                          sorted([("GET", "/", "HTTP/1.1", 200, "--")] * 5 +
