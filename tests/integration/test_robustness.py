@@ -36,6 +36,9 @@ def try_fetch(addr, timeout):
 
 class LocalShortageTest(harness.ProxyTestCase):
     def test_fd_shortage_is_counted_as_local_not_against_the_server(self):
+        if os.environ.get("EP_SANITIZERS"):
+            self.skipTest("with no descriptor left, the sanitizers' runtime cannot open the pipe it checks "
+                          "memory with and reports false errors")
         a = self.backend("a")
         svc, addr = self.service([a], retries=2, passive={"max_fails": 3, "fail_timeout": "10s"})
         p = self.proxy([svc], workers=2)
