@@ -249,11 +249,16 @@ void csv_row(std::string& out, std::initializer_list<std::string> fields) {
 std::string csv_services(const Snapshot& snap) {
     std::string out =
         "# service,mode,balance,servers,servers_usable,active,accepted,denied,no_server,connections,failures,"
-        "retries,bytes_in,bytes_out,local_errors\n";
-    for (const auto& s : snap.services)
+        "retries,bytes_in,bytes_out,local_errors,requests,responses_1xx,responses_2xx,responses_3xx,"
+        "responses_4xx,responses_5xx,errors_502,errors_503,errors_504,server_connections_opened,"
+        "server_connections_reused\n";
+    for (const auto& s : snap.services)  // the http columns are 0 for tcp services
         csv_row(out, {s.name, s.mode, s.balance, num(s.servers), num(s.servers_usable), num(s.active),
                       num(s.accepted), num(s.denied), num(s.no_server), num(s.total), num(s.failures),
-                      num(s.retries), num(s.bytes_in), num(s.bytes_out), num(s.local_errors)});
+                      num(s.retries), num(s.bytes_in), num(s.bytes_out), num(s.local_errors), num(s.requests),
+                      num(s.responses[0]), num(s.responses[1]), num(s.responses[2]), num(s.responses[3]),
+                      num(s.responses[4]), num(s.errors_502), num(s.errors_503), num(s.errors_504),
+                      num(s.server_conns_opened), num(s.server_conns_reused)});
     return out;
 }
 

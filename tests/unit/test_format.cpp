@@ -215,9 +215,9 @@ TEST(Format, TableSessions) {
 }
 
 TEST(Format, CsvServices) {
-    STRCMP_EQUAL(R"~(# service,mode,balance,servers,servers_usable,active,accepted,denied,no_server,connections,failures,retries,bytes_in,bytes_out,local_errors
-web,tcp,roundrobin,3,1,12,1500,3,0,1500,5,5,1258803,5244928,0
-db,tcp,leastconn,1,0,0,7,0,2,7,0,0,100,200,4
+    STRCMP_EQUAL(R"~(# service,mode,balance,servers,servers_usable,active,accepted,denied,no_server,connections,failures,retries,bytes_in,bytes_out,local_errors,requests,responses_1xx,responses_2xx,responses_3xx,responses_4xx,responses_5xx,errors_502,errors_503,errors_504,server_connections_opened,server_connections_reused
+web,tcp,roundrobin,3,1,12,1500,3,0,1500,5,5,1258803,5244928,0,0,0,0,0,0,0,0,0,0,0,0
+db,tcp,leastconn,1,0,0,7,0,2,7,0,0,100,200,4,0,0,0,0,0,0,0,0,0,0,0
 )~",
                  stats::format(snap, stats::View::Services, stats::Format::Csv, false).c_str());
 }
@@ -722,6 +722,12 @@ TEST(FormatHttp, JsonHasRequestCountersForHttpServicesOnly) {
                     "\"responses_4xx\":12,\"responses_5xx\":8,\"errors_502\":5,\"errors_503\":2,\"errors_504\":1,"
                     "\"server_connections_opened\":4,\"server_connections_reused\":116}") != std::string::npos);
     CHECK(json.find("\"bytes_out\":200}") != std::string::npos);  // db, tcp: no http keys
+}
+
+TEST(FormatHttp, CsvColumns) {
+    const std::string csv = stats::format(snap, stats::View::Services, stats::Format::Csv, false);
+    CHECK(csv.find("\nweb,http,roundrobin,3,1,12,1500,3,0,1500,5,5,1258803,5244928,0,120,0,100,0,12,8,5,2,1,4,116\n") !=
+          std::string::npos);
 }
 
 TEST(FormatHttp, TableAddsARequestsTable) {
