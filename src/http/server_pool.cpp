@@ -1,6 +1,8 @@
 // server_pool.cpp: idle keep-alive connections to servers (see server_pool.hpp).
 #include "http/server_pool.hpp"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 
 namespace ep::http {
@@ -15,9 +17,9 @@ struct ServerPool::Idle final : worker::IoTarget, worker::Timer {
     // Anything from an idle server connection (data nobody asked for, a
     // close) ends it: it could never carry a request cleanly again.
     void on_io(int, uint32_t) override {
-        if (live) pool->drop(*this);
+        if (live) pool->drop(*this, false);  // the server spoke or closed first
     }
-    void on_timer() override { pool->drop(*this); }
+    void on_timer() override { pool->drop(*this, true); }
 };
 
 ServerPool::ServerPool(worker::Context& ctx) : ctx_(ctx) {}
@@ -50,10 +52,11 @@ void ServerPool::give(uint32_t service, int32_t index, UniqueFd fd, uint32_t req
     const config::KeepAlive& ka = ctx_.upstream(service).config().keepalive;
     if (ka.max_idle == 0 || requests >= uint32_t(ka.max_requests)) {
         ctx_.poller().forget(fd.get());
-        return;  // closed by fd
+        close_idle(fd);
+        return;
     }
     List& l = list(service, index);
-    if (l.size() >= size_t(ka.max_idle)) drop(*l.front());
+    if (l.size() >= size_t(ka.max_idle)) drop(*l.front(), true);
     auto idle = std::make_unique<Idle>();
     idle->pool = this;
     idle->fd = std::move(fd);
@@ -67,14 +70,24 @@ void ServerPool::give(uint32_t service, int32_t index, UniqueFd fd, uint32_t req
     ++count_;
 }
 
-void ServerPool::drop(Idle& idle) {
+// A connection we end between two messages carries nothing: closing it with
+// a reset (SO_LINGER 0, HAProxy's nolinger) leaves no TIME_WAIT socket here,
+// so a busy proxy does not pile them up toward its servers.
+void ServerPool::close_idle(UniqueFd& fd) {
+    const linger abortive{1, 0};
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &abortive, sizeof abortive);
+    fd.reset();
+}
+
+void ServerPool::drop(Idle& idle, bool ours) {
     ctx_.timers().cancel(idle);
     ctx_.poller().forget(idle.fd.get());
     List& l = list(idle.service, idle.index);
     auto it = std::find_if(l.begin(), l.end(), [&](const std::unique_ptr<Idle>& p) { return p.get() == &idle; });
     if (it == l.end()) return;
     idle.live = false;
-    idle.fd.reset();
+    if (ours) close_idle(idle.fd);
+    else idle.fd.reset();
     dead_.push_back(std::move(*it));
     l.erase(it);  // lists are short (max_idle)
     --count_;

@@ -38,7 +38,9 @@ private:
     struct Idle;
     using List = std::vector<std::unique_ptr<Idle>>;
     List& list(uint32_t service, int32_t index);
-    void drop(Idle& idle);  // closes it and removes it from its list
+    // Closes it and removes it from its list; `ours`: we end it (not the server).
+    void drop(Idle& idle, bool ours);
+    static void close_idle(UniqueFd& fd);
 
     worker::Context& ctx_;
     std::vector<std::vector<List>> lists_;  // [service][server]
