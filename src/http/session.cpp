@@ -734,7 +734,10 @@ bool HttpSession::read_response() {
         // Closed (or reset) before a whole response head.
         server_reusable_ = false;
         const bool nothing_yet = slen_ == 0 && !resp_started_;
-        if (reused_ && nothing_yet && !retried_reuse_ &&
+        // Only a body still whole in the input buffer can be sent again.
+        const bool replayable = req_->body == Body::None ||
+                                (req_->body == Body::Length && req_->length + req_->content_length <= in_len_);
+        if (reused_ && nothing_yet && !retried_reuse_ && replayable &&
             (idempotent(req_->method) || req_->body == Body::None)) {
             // The server closed a pooled connection just as we used it: one
             // more try on a fresh connection (not counted as a retry).
@@ -951,6 +954,16 @@ void HttpSession::start_tunnel() {
     status_ = 101;
     count_response(101);
     log_request();
+    // What the client sent after its request head, and what is left of the
+    // request head itself, go first.
+    std::string to_server_bytes(to_server_.buf ? to_server_.buf + to_server_.start : "",
+                                to_server_.buf ? to_server_.end - to_server_.start : 0);
+    to_server_bytes.append(in_ + in_used_, in_len_ - in_used_);
+    if (to_server_bytes.size() > kBuf) {  // more early frames than a relay buffer holds
+        LOG_INFO("%s: %zu bytes sent before the upgrade completed; closing", cfg_.name.c_str(), to_server_bytes.size());
+        abort("PR");
+        return;
+    }
     ctx_.timers().cancel(*this);
     ctx_.poller().remove(client_.get());
     ctx_.poller().remove(server_.get());
@@ -963,11 +976,6 @@ void HttpSession::start_tunnel() {
     t.server = std::move(server_);
     t.server_index = server_index_;
     server_index_ = -1;  // and with the server's active unit
-    // What the client sent after its request head, and what is left of the
-    // request head itself, go first.
-    std::string to_server_bytes(to_server_.buf ? to_server_.buf + to_server_.start : "",
-                                to_server_.buf ? to_server_.end - to_server_.start : 0);
-    to_server_bytes.append(in_ + in_used_, in_len_ - in_used_);
     t.to_server = to_server_bytes;
     t.to_client = std::string_view(to_client_.buf + to_client_.start, to_client_.end - to_client_.start);
     t.accepted_ms = accepted_ms_;
