@@ -825,6 +825,9 @@ bool HttpSession::on_response_head() {
             break;
         case Body::UntilClose: server_reusable_ = false; break;
     }
+    // Body bytes that came with the head join it, so head and body leave in
+    // one send.
+    if (!resp_done_ && slen_ > sused_) relay_response_body();
     return true;
 }
 
