@@ -455,9 +455,12 @@ void Master::respawn_due() {
 // clients stop queueing where nobody accepts (steering.hpp).
 void Master::watchdog() {
     const uint64_t limit = cfg_.global.watchdog_timeout_ms;
-    if (limit == 0) return;
-    const uint64_t now = monotonic_ms();
     std::vector<bool> stalled(workers_count_, false);
+    if (limit == 0) {  // off (perhaps by a reload): no set stays avoided
+        if (steering_.steering()) steer(stalled);
+        return;
+    }
+    const uint64_t now = monotonic_ms();
     for (WorkerProc& w : workers_) {
         const bool current = w.generation == generation_ && w.set < stalled.size();
         if (w.pid <= 0) {
