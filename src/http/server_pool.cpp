@@ -1,9 +1,9 @@
 // server_pool.cpp: idle keep-alive connections to servers (see server_pool.hpp).
 #include "http/server_pool.hpp"
 
-#include <sys/socket.h>
-
 #include <algorithm>
+
+#include "net/socket.hpp"
 
 namespace ep::http {
 
@@ -52,7 +52,7 @@ void ServerPool::give(uint32_t service, int32_t index, UniqueFd fd, uint32_t req
     const config::KeepAlive& ka = ctx_.upstream(service).config().keepalive;
     if (ka.max_idle == 0 || requests >= uint32_t(ka.max_requests)) {
         ctx_.poller().forget(fd.get());
-        close_idle(fd);
+        net::close_with_reset(fd);
         return;
     }
     List& l = list(service, index);
@@ -70,15 +70,6 @@ void ServerPool::give(uint32_t service, int32_t index, UniqueFd fd, uint32_t req
     ++count_;
 }
 
-// A connection we end between two messages carries nothing: closing it with
-// a reset (SO_LINGER 0, HAProxy's nolinger) leaves no TIME_WAIT socket here,
-// so a busy proxy does not pile them up toward its servers.
-void ServerPool::close_idle(UniqueFd& fd) {
-    const linger abortive{1, 0};
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &abortive, sizeof abortive);
-    fd.reset();
-}
-
 void ServerPool::drop(Idle& idle, bool ours) {
     ctx_.timers().cancel(idle);
     ctx_.poller().forget(idle.fd.get());
@@ -86,7 +77,9 @@ void ServerPool::drop(Idle& idle, bool ours) {
     auto it = std::find_if(l.begin(), l.end(), [&](const std::unique_ptr<Idle>& p) { return p.get() == &idle; });
     if (it == l.end()) return;
     idle.live = false;
-    if (ours) close_idle(idle.fd);
+    // A connection we end between two messages carries nothing: a reset
+    // leaves no TIME_WAIT socket here, so none piles up toward servers.
+    if (ours) net::close_with_reset(idle.fd);
     else idle.fd.reset();
     dead_.push_back(std::move(*it));
     l.erase(it);  // lists are short (max_idle)

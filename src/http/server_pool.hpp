@@ -40,7 +40,6 @@ private:
     List& list(uint32_t service, int32_t index);
     // Closes it and removes it from its list; `ours`: we end it (not the server).
     void drop(Idle& idle, bool ours);
-    static void close_idle(UniqueFd& fd);
 
     worker::Context& ctx_;
     std::vector<std::vector<List>> lists_;  // [service][server]

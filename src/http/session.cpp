@@ -929,7 +929,10 @@ void HttpSession::release_server(bool reusable) {
             ctx_.server_pool().give(service, server_index_, std::move(server_), server_requests_ + 1,
                                     server_interest_);
         } else {
+            // Done with (or giving up on) this connection: what is still in
+            // flight does not matter, and a reset leaves no TIME_WAIT here.
             ctx_.poller().forget(server_.get());
+            net::close_with_reset(server_);
         }
         server_.reset();
     }
@@ -1026,11 +1029,11 @@ void HttpSession::abort(const char* term) {
 void HttpSession::finish() {
     if (closed) return;
     ctx_.timers().cancel(*this);
+    release_server(false);
     if (server_) {
         ctx_.poller().forget(server_.get());
-        server_.reset();
+        net::close_with_reset(server_);
     }
-    release_server(false);
     if (client_) {
         ctx_.poller().forget(client_.get());
         client_.reset();

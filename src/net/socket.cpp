@@ -88,6 +88,13 @@ int socket_error(int fd) {
     return err;
 }
 
+void close_with_reset(UniqueFd& fd) {
+    if (!fd) return;
+    const linger abortive{1, 0};
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &abortive, sizeof abortive);
+    fd.reset();
+}
+
 void set_nodelay(int fd) {
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);

@@ -34,6 +34,11 @@ UniqueFd connect_nonblocking(const Address& addr, bool& in_progress, int& err);
 int socket_error(int fd);
 
 void set_nodelay(int fd);
+
+// Closes with a reset (SO_LINGER 0) instead of a FIN: for a connection that
+// carries nothing more (a pooled server connection we end), so no TIME_WAIT
+// socket is left on this side.
+void close_with_reset(UniqueFd& fd);
 bool set_nonblocking(int fd);
 
 }  // namespace ep::net
