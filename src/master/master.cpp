@@ -393,7 +393,10 @@ void Master::reap_children() {
         if (it == workers_.end()) continue;  // a health-check helper or unknown child
         WorkerProc& w = *it;
         const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-        if (stopping_ || w.generation != generation_) {
+        // A stop signal may reach the workers (a terminal's Ctrl-C goes to the
+        // whole process group) before the master's loop acts on it.
+        const bool stopping = stopping_ || g_terminate || g_quit;
+        if (stopping || w.generation != generation_) {
             LOG_INFO("worker %u (pid %d) %s", w.set, int(pid), describe_exit(status).c_str());
         } else {
             LOG_ERROR("worker %u (pid %d) %s; respawning", w.set, int(pid), describe_exit(status).c_str());
@@ -404,7 +407,7 @@ void Master::reap_children() {
             segment_.workers()[w.slot].state.store(uint32_t(shm::WorkerState::Free));
         }
         w.pid = 0;
-        if (stopping_ || w.generation != generation_) continue;
+        if (stopping || w.generation != generation_) continue;
         const uint64_t now = monotonic_ms();
         const bool lived_long = now - w.started_ms >= kStableAfterMs;
         w.backoff_ms = lived_long ? 0 : std::min(kMaxBackoffMs, w.backoff_ms ? w.backoff_ms * 2 : kFirstBackoffMs);
@@ -439,6 +442,7 @@ uint32_t Master::free_worker_slots() const {
 }
 
 void Master::respawn_due() {
+    if (g_terminate || g_quit) return;
     const uint64_t now = monotonic_ms();
     for (WorkerProc& w : workers_)
         if (w.pid == 0 && w.generation == generation_ && now >= w.respawn_at) spawn(w);
