@@ -341,7 +341,9 @@ void HealthChecker::Impl::on_ready(Target& t, short revents, uint64_t now_ms) {
 void HealthChecker::Impl::finish(Target& t, bool ok, const std::string& text, uint64_t now_ms) {
     (void)now_ms;
     const uint64_t took_us = monotonic_us() - t.started_us;
-    t.fd.reset();
+    // A reset, not a FIN: a check every few seconds per server would
+    // otherwise leave its TIME_WAIT sockets beside the traffic's.
+    net::close_with_reset(t.fd);
     t.phase = Phase::Idle;
     shm::ServerSlot& s = *t.slot;
 
