@@ -25,7 +25,12 @@ struct ServerPool::Idle final : worker::IoTarget, worker::Timer {
 ServerPool::ServerPool(worker::Context& ctx) : ctx_(ctx) {}
 ServerPool::~ServerPool() = default;
 
-void ServerPool::reap() { dead_.clear(); }
+// Entries taken or dropped during the batch are kept for the next give(): no
+// allocation per request.
+void ServerPool::reap() {
+    for (auto& d : dead_) spare_.push_back(std::move(d));
+    dead_.clear();
+}
 
 ServerPool::List& ServerPool::list(uint32_t service, int32_t index) {
     if (lists_.size() <= service) lists_.resize(service + 1);
@@ -57,7 +62,14 @@ void ServerPool::give(uint32_t service, int32_t index, UniqueFd fd, uint32_t req
     }
     List& l = list(service, index);
     if (l.size() >= size_t(ka.max_idle)) drop(*l.front(), true);
-    auto idle = std::make_unique<Idle>();
+    std::unique_ptr<Idle> idle;
+    if (spare_.empty()) {
+        idle = std::make_unique<Idle>();
+    } else {
+        idle = std::move(spare_.back());
+        spare_.pop_back();
+    }
+    idle->live = true;
     idle->pool = this;
     idle->fd = std::move(fd);
     idle->service = service;

@@ -43,7 +43,8 @@ private:
 
     worker::Context& ctx_;
     std::vector<std::vector<List>> lists_;  // [service][server]
-    List dead_;
+    List dead_;   // no longer in a list; an event of this batch may still name them
+    List spare_;  // reusable entries
     size_t count_ = 0;
 };
 
