@@ -89,6 +89,23 @@ bool nominated(const Head& h, const char* buf, const Name* ids, std::string_view
 
 // Fields a Connection token can never remove: framing, Host, and the
 // forwarding fields the proxy itself answers for.
+// Fields about one connection, never forwarded in either direction (RFC 9110
+// §7.6.1; h2c's HTTP2-Settings too). TE and Upgrade are written again by the
+// request writer when they apply.
+bool hop_by_hop(Name n) {
+    switch (n) {
+    case Name::Connection:
+    case Name::KeepAlive:
+    case Name::ProxyConnection:
+    case Name::TE:
+    case Name::Upgrade:
+    case Name::Http2Settings:
+        return true;
+    default:
+        return false;
+    }
+}
+
 bool protected_name(Name n) {
     switch (n) {
     case Name::Host:
@@ -147,15 +164,10 @@ size_t write_request_head(const char* buf, const Head& req, const ClientInfo& cl
         const std::string_view value = req.fields[i].value.in(buf);
         const Name id = ids[i];
         if (check_nominated && !protected_name(id) && nominated(req, buf, ids, name)) continue;
+        if (hop_by_hop(id)) continue;
         switch (id) {
-        case Name::Connection:
-        case Name::KeepAlive:
-        case Name::ProxyConnection:
-        case Name::TE:
-        case Name::Upgrade:
-        case Name::Http2Settings:
         case Name::ProxyAuthorization:
-            continue;  // hop-by-hop; TE and Upgrade are written again below when they apply
+            continue;  // meant for this proxy
         case Name::Trailer:
             // announces the trailers of a chunked body, which are relayed
             if (req.body != Body::Chunked) continue;
@@ -247,15 +259,10 @@ size_t write_response_head(const char* buf, const Head& resp, const ResponseInfo
         const std::string_view name = resp.fields[i].name.in(buf);
         const Name id = ids[i];
         if (check_nominated && !protected_name(id) && nominated(resp, buf, ids, name)) continue;
+        if (hop_by_hop(id)) continue;
         switch (id) {
-        case Name::Connection:
-        case Name::KeepAlive:
-        case Name::ProxyConnection:
-        case Name::TE:
-        case Name::Upgrade:
-        case Name::Http2Settings:
         case Name::ProxyAuthenticate:
-            continue;
+            continue;  // from this proxy's hop only
         case Name::Trailer:
             // announces trailers, which a de-chunked body loses
             if (info.dechunk || resp.body != Body::Chunked) continue;
