@@ -509,13 +509,9 @@ void HttpSession::connect_server() {
         int err = 0;
         server_ = net::connect_nonblocking(up_.server_config(index).address, in_progress, err);
         if (!server_ && net::is_local_error(err)) {
-            up_.local_failure(index);
             ctx_.session_server(session, -1);
             server_index_ = -1;
-            ctx_.slot().local_errors.fetch_add(1, std::memory_order_relaxed);
-            LOG_WARN("%s/%s: cannot open a connection: %s (a local shortage of the proxy, not counted against the "
-                     "server)", cfg_.name.c_str(), up_.server(index).name, std::strerror(err));
-            if (err == EMFILE || err == ENFILE) ctx_.pause_accepting();
+            ctx_.local_shortage(service, index, err);
             answer(503, "RC");
             return;
         }
@@ -727,7 +723,6 @@ bool HttpSession::read_response() {
         const ssize_t n = recv_from(server_.get(), sbuf_ + slen_, kBuf - slen_, server_readable_);
         if (n > 0) {
             slen_ += uint32_t(n);
-            count_bytes(0, 0);
             return true;
         }
         if (n < 0 && !server_readable_) return false;  // EAGAIN
@@ -753,7 +748,7 @@ bool HttpSession::read_response() {
             connect_server();
             return !closed;
         }
-        answer(502, nothing_yet ? "SH" : "SH");
+        answer(502, "SH");
         return false;
     }
     return relay_response_body();
@@ -1056,7 +1051,6 @@ ssize_t HttpSession::recv_from(int fd, char* into, size_t n, bool& readable) {
     // instead of paying an EAGAIN.
     if (size_t(got) < n) readable = false;
     if (got > 0) {
-        if (fd == client_.get()) count_bytes(0, 0);
         ctx_.session_bytes(session, fd == client_.get() ? uint64_t(got) : 0, fd == client_.get() ? 0 : uint64_t(got));
     }
     return got;

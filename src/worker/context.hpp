@@ -72,8 +72,11 @@ public:
     virtual void finished(Handler& h) = 0;
     virtual bool access_log_enabled() const = 0;
     virtual void access_log(std::string_view line) = 0;
-    // A local shortage (EMFILE, ...): stop accepting for a moment.
-    virtual void pause_accepting() = 0;
+    // Opening a connection to server `index` of `service` failed for a
+    // shortage of the proxy's own (net::is_local_error): releases the server,
+    // counts the error (never against the server), logs it at most once a
+    // second, and stops accepting for a moment when descriptors ran out.
+    virtual void local_shortage(uint32_t service, int32_t index, int err) = 0;
     // Hands both sockets to the TCP relay (WebSocket after 101).
     virtual void start_tunnel(TunnelStart&& t) = 0;
 };

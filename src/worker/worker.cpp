@@ -93,7 +93,7 @@ public:
     void finished(Handler& h) override;
     bool access_log_enabled() const override { return bool(access_log_); }
     void access_log(std::string_view line) override;
-    void pause_accepting() override;
+    void local_shortage(uint32_t service, int32_t index, int err) override;
     void start_tunnel(TunnelStart&& t) override;
 
 private:
@@ -104,6 +104,7 @@ private:
     int32_t pick_server(Connection& c);
     void connect_failed(Connection& c, int err, bool timeout);
     void local_failure(Connection& c, int err);
+    void pause_accepting();
     void begin_relay(Connection& c);
     bool pump(Connection& c, Flow& f, int from, int to, bool upstream);
     bool pump_spliced(Connection& c, Flow& f, int from, int to, bool upstream);
@@ -397,17 +398,21 @@ void Worker::on_connect_timeout(Connection& c) {
 // proxy, at connect) and accepting pauses briefly so the shortage can clear
 // while new clients wait in the listen queue.
 void Worker::local_failure(Connection& c, int err) {
-    Upstream& svc = upstreams_[c.service];
-    svc.local_failure(c.server_index);
     session_server(c.session, -1);
+    local_shortage(c.service, c.server_index, err);
+    close_connection(c, "RC");
+}
+
+void Worker::local_shortage(uint32_t service, int32_t index, int err) {
+    Upstream& svc = upstreams_[service];
+    svc.local_failure(index);
     slot_.local_errors.fetch_add(1, std::memory_order_relaxed);
     if (now_ >= next_local_error_log_) {  // at most one line a second, however many clients
         next_local_error_log_ = now_ + 1000;
         LOG_WARN("%s/%s: cannot open a connection: %s (a local shortage of the proxy, not counted against the "
-                 "server)", svc.config().name.c_str(), svc.server(c.server_index).name, std::strerror(err));
+                 "server)", svc.config().name.c_str(), svc.server(index).name, std::strerror(err));
     }
     if (err == EMFILE || err == ENFILE) pause_accepting();
-    close_connection(c, "RC");
 }
 
 // Counts the failure on the server (passive health) and decides whether the
