@@ -67,6 +67,38 @@ def wait_until(cond, timeout=10.0, interval=0.02, what="condition"):
     raise AssertionError("timed out after %.1fs waiting for %s (last: %r)" % (timeout, what, last))
 
 
+def blackhole(ip):
+    """A listener whose accept queue is full: further SYNs are dropped, so a
+    connect to it hangs until the connector's timeout."""
+    l = socket.socket()
+    l.bind((ip, 0))
+    l.listen(0)
+    fillers = []
+    for _ in range(4):
+        s = socket.socket()
+        s.setblocking(False)
+        try:
+            s.connect(l.getsockname())
+        except BlockingIOError:
+            pass
+        fillers.append(s)
+    wait_until(lambda: accept_queue_length(l) >= 1, 5, 0.01, "the blackhole's accept queue to fill")
+    return l, fillers, "%s:%d" % l.getsockname()
+
+
+def accept_queue_length(listener):
+    """Connections waiting in an IPv4 listener's accept queue (the rx_queue
+    column that /proc/net/tcp shows for a listening socket)."""
+    ip, port = listener.getsockname()[:2]
+    local = "%s:%04X" % ("".join("%02X" % int(b) for b in reversed(ip.split("."))), port)
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[1] == local and fields[3] == "0A":  # TCP_LISTEN
+                return int(fields[4].split(":")[1], 16)
+    return 0
+
+
 def connect(addr, timeout=5.0, source=None):
     host, port = addr.rsplit(":", 1)
     s = socket.create_connection((host, int(port)), timeout=timeout,

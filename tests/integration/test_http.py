@@ -23,7 +23,7 @@ import http.client
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import connect, free_port, new_ip, wait_until  # noqa: E402
+from harness import blackhole, connect, free_port, new_ip, wait_until  # noqa: E402
 from http_origin import Origin, pattern, pattern_digest, python_with  # noqa: E402
 
 # The contract's defaults (DESIGN §7); tests override what they exercise.
@@ -520,16 +520,22 @@ class KeepAliveTest(HttpCase):
         s = http_stats(p)
         self.assertEqual((s["opened"], s["opened"] + s["reused"]), (o.connections(), 100))
 
-    def test_keepalive_load_uses_few_server_connections(self):
-        o = self.origin()
-        p, addr = self.http_proxy([o])
-        r = subprocess.run(["wrk", "-t2", "-c16", "-d1s", "http://%s/fixed/100" % addr],
+    def wrk(self, origin, url, *args):
+        """16 wrk clients on `url`: every request answered 2xx, no socket
+        error; returns how many were done."""
+        r = subprocess.run(["wrk", "-t2", "-c16"] + list(args) + [url],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30)
         done = int(re.search(r"(\d+) requests in", r.stdout).group(1))
         self.assertGreater(done, 200, r.stdout)
         self.assertNotIn("Non-2xx", r.stdout)
         self.assertNotIn("Socket errors", r.stdout)
-        self.assertLessEqual(len(o.requests(done)), done + 16)   # + those in flight when wrk stopped
+        self.assertLessEqual(len(origin.requests(done)), done + 16)   # + those in flight when wrk stopped
+        return done
+
+    def test_keepalive_load_uses_few_server_connections(self):
+        o = self.origin()
+        p, addr = self.http_proxy([o])
+        self.wrk(o, "http://%s/fixed/100" % addr, "-d1s")
         self.assertLessEqual(o.connections(), 16 + 2 * self.workers)   # one per busy client, a few spare
         s = http_stats(p)
         self.assertEqual(s["opened"], o.connections())
@@ -537,13 +543,7 @@ class KeepAliveTest(HttpCase):
     def test_connection_close_clients_leave_no_time_wait_toward_server(self):   # golden 23
         o = self.origin()
         p, addr = self.http_proxy([o])
-        r = subprocess.run(["wrk", "-t2", "-c16", "-d2s", "-H", "Connection: close", "http://%s/" % addr],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30)
-        done = int(re.search(r"(\d+) requests in", r.stdout).group(1))
-        self.assertGreater(done, 200, r.stdout)
-        self.assertNotIn("Non-2xx", r.stdout)
-        self.assertNotIn("Socket errors", r.stdout)
-        self.assertLessEqual(len(o.requests(done)), done + 16)   # + those in flight when wrk stopped
+        self.wrk(o, "http://%s/" % addr, "-d2s", "-H", "Connection: close")
         self.assertLessEqual(o.connections(), 2 * 16)
         # Pooled connections stay open: what is left in TIME_WAIT are at most
         # the connections whose response wrk cut off when it stopped (without
@@ -777,20 +777,8 @@ class ErrorTest(HttpCase):
         dead_ip = new_ip()
         refused, refused_addr = self.http_service([{"name": "dead", "address": "%s:%d" % (dead_ip, free_port(dead_ip))}],
                                                   name="refused", passive={"max_fails": 0})
-        hole = socket.socket()
-        hole.bind((new_ip(), 0))
-        hole.listen(0)
-        fillers = []
-        for _ in range(4):   # fill the accept queue: further SYNs are dropped
-            s = socket.socket()
-            s.setblocking(False)
-            try:
-                s.connect(hole.getsockname())
-            except BlockingIOError:
-                pass
-            fillers.append(s)
-        time.sleep(0.1)
-        black, black_addr = self.http_service([{"name": "hole", "address": "%s:%d" % hole.getsockname()}],
+        hole, fillers, hole_addr = blackhole(new_ip())
+        black, black_addr = self.http_service([{"name": "hole", "address": hole_addr}],
                                               name="black", connect_timeout="300ms", retries=1,
                                               passive={"max_fails": 0})
         log = os.path.join(self.tmp, "access.log")

@@ -10,7 +10,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from backend import pattern, read_to_eof  # noqa: E402
-from harness import connect, fetch_name, new_ip, read_line, wait_until  # noqa: E402
+from harness import blackhole, connect, fetch_name, new_ip, read_line, wait_until  # noqa: E402
 
 
 def payload_chunks(total, seed=7):
@@ -25,38 +25,6 @@ def payload_chunks(total, seed=7):
         sent += len(b)
         i += 1
         yield b
-
-
-def blackhole(ip):
-    """A listener whose accept queue is full: further SYNs are dropped, so a
-    connect to it hangs until the connector's timeout."""
-    l = socket.socket()
-    l.bind((ip, 0))
-    l.listen(0)
-    fillers = []
-    for _ in range(4):
-        s = socket.socket()
-        s.setblocking(False)
-        try:
-            s.connect(l.getsockname())
-        except BlockingIOError:
-            pass
-        fillers.append(s)
-    wait_until(lambda: accept_queue_length(l) >= 1, 5, 0.01, "the blackhole's accept queue to fill")
-    return l, fillers, "%s:%d" % l.getsockname()
-
-
-def accept_queue_length(listener):
-    """Connections waiting in an IPv4 listener's accept queue (the rx_queue
-    column that /proc/net/tcp shows for a listening socket)."""
-    ip, port = listener.getsockname()[:2]
-    local = "%s:%04X" % ("".join("%02X" % int(b) for b in reversed(ip.split("."))), port)
-    with open("/proc/net/tcp") as f:
-        for line in f.readlines()[1:]:
-            fields = line.split()
-            if fields[1] == local and fields[3] == "0A":  # TCP_LISTEN
-                return int(fields[4].split(":")[1], 16)
-    return 0
 
 
 class RelayTest(harness.ProxyTestCase):

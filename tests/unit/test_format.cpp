@@ -162,6 +162,23 @@ void fill(shm::Segment& seg) {
     sessions[1].seq.store(0);  // a free slot between them
 }
 
+// An http service adds its request counters: a second table, JSON keys and
+// metric families that tcp-only configurations never show. `web` of the
+// fixture becomes one.
+void make_web_http(shm::Segment& seg) {
+    auto services = seg.services();
+    services[0].mode = uint8_t(config::Mode::Http);
+    services[0].http_requests.store(120);
+    services[0].http_responses[1].store(100);
+    services[0].http_responses[3].store(12);
+    services[0].http_responses[4].store(8);
+    services[0].http_502.store(5);
+    services[0].http_503.store(2);
+    services[0].http_504.store(1);
+    services[0].server_conns_opened.store(4);
+    services[0].server_conns_reused.store(116);
+}
+
 }  // namespace
 
 TEST_GROUP(Format) {
@@ -177,6 +194,11 @@ TEST_GROUP(Format) {
     void teardown() override {
         seg = shm::Segment();
         snap = stats::Snapshot();
+    }
+    // The fixture with `web` in http mode.
+    stats::Snapshot http_snapshot() {
+        make_web_http(seg);
+        return stats::read_snapshot(seg, kNow);
     }
 };
 
@@ -686,37 +708,8 @@ TEST(StatsSnapshot, ProcessAlive) {
     CHECK_FALSE(stats::process_alive(0));
 }
 
-// An http service adds its request counters: a second table, JSON keys and
-// metric families that tcp-only configurations never show.
-TEST_GROUP(FormatHttp) {
-    TempDir dir;
-    shm::Segment seg;
-    stats::Snapshot snap;
-
-    void setup() override {
-        seg = shm::Segment::create(dir.path + "/easyproxy.shm", {4, 8, 2, 4});
-        fill(seg);
-        auto services = seg.services();
-        services[0].mode = uint8_t(config::Mode::Http);
-        services[0].http_requests.store(120);
-        services[0].http_responses[1].store(100);
-        services[0].http_responses[3].store(12);
-        services[0].http_responses[4].store(8);
-        services[0].http_502.store(5);
-        services[0].http_503.store(2);
-        services[0].http_504.store(1);
-        services[0].server_conns_opened.store(4);
-        services[0].server_conns_reused.store(116);
-        snap = stats::read_snapshot(seg, kNow);
-    }
-    void teardown() override {
-        seg = shm::Segment();
-        snap = stats::Snapshot();
-    }
-};
-
-TEST(FormatHttp, JsonHasRequestCountersForHttpServicesOnly) {
-    const std::string json = stats::format(snap, stats::View::Services, stats::Format::Json, false);
+TEST(Format, HttpJsonHasRequestCountersForHttpServicesOnly) {
+    const std::string json = stats::format(http_snapshot(), stats::View::Services, stats::Format::Json, false);
     CHECK(json.find("\"service\":\"web\",\"mode\":\"http\"") != std::string::npos);
     CHECK(json.find(",\"requests\":120,\"responses_1xx\":0,\"responses_2xx\":100,\"responses_3xx\":0,"
                     "\"responses_4xx\":12,\"responses_5xx\":8,\"errors_502\":5,\"errors_503\":2,\"errors_504\":1,"
@@ -724,21 +717,21 @@ TEST(FormatHttp, JsonHasRequestCountersForHttpServicesOnly) {
     CHECK(json.find("\"bytes_out\":200}") != std::string::npos);  // db, tcp: no http keys
 }
 
-TEST(FormatHttp, CsvColumns) {
-    const std::string csv = stats::format(snap, stats::View::Services, stats::Format::Csv, false);
+TEST(Format, HttpCsvColumns) {
+    const std::string csv = stats::format(http_snapshot(), stats::View::Services, stats::Format::Csv, false);
     CHECK(csv.find("\nweb,http,roundrobin,3,1,12,1500,3,0,1500,5,5,1258803,5244928,0,120,0,100,0,12,8,5,2,1,4,116\n") !=
           std::string::npos);
 }
 
-TEST(FormatHttp, TableAddsARequestsTable) {
-    const std::string table = stats::format(snap, stats::View::Services, stats::Format::Table, false);
+TEST(Format, HttpTableAddsARequestsTable) {
+    const std::string table = stats::format(http_snapshot(), stats::View::Services, stats::Format::Table, false);
     CHECK(table.find("SERVICE  REQUESTS  1XX  2XX  3XX  4XX  5XX  502  503  504  SRV CONN NEW  SRV CONN REUSED\n"
                      "web           120    0  100    0   12    8    5    2    1             4              116\n") !=
           std::string::npos);
 }
 
-TEST(FormatHttp, PrometheusFamilies) {
-    const std::string m = stats::format(snap, stats::View::Services, stats::Format::Prometheus, false);
+TEST(Format, HttpPrometheusFamilies) {
+    const std::string m = stats::format(http_snapshot(), stats::View::Services, stats::Format::Prometheus, false);
     CHECK(m.find("easyproxy_service_http_requests_total{service=\"web\"} 120\n") != std::string::npos);
     CHECK(m.find("easyproxy_service_http_responses_total{service=\"web\",class=\"2xx\"} 100\n") != std::string::npos);
     CHECK(m.find("easyproxy_service_http_errors_total{service=\"web\",status=\"502\"} 5\n") != std::string::npos);
