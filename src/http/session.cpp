@@ -66,7 +66,6 @@ struct Out {
     uint32_t start = 0;
     uint32_t end = 0;
     bool pending() const { return start < end; }
-    size_t space() const { return buf ? kBuf - end : kBuf; }
 };
 
 // Closing: the last answer is being sent; Lingering: it is sent and our side

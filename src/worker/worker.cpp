@@ -124,7 +124,7 @@ private:
     void write_access_log(const Connection& c);
     void session_begin(Handler& h, const net::Address& client);
     void session_end(Handler& h);
-    Handler& add_handler(std::unique_ptr<Handler> h);
+    void add_handler(std::unique_ptr<Handler> h);
 
     const Setup& setup_;
     const config::Config& cfg_;
@@ -285,9 +285,11 @@ void Worker::accept_from(Listener& l) {
         slot_.active.fetch_add(1, std::memory_order_relaxed);
         svc.slot().active.fetch_add(1, std::memory_order_relaxed);
         if (svc.config().mode == config::Mode::Http) {
-            Handler& h = add_handler(http::make_session(*this, l.service, std::move(client), peer));
+            std::unique_ptr<http::Session> session = http::make_session(*this, l.service, std::move(client), peer);
+            http::Session& h = *session;
+            add_handler(std::move(session));
             session_begin(h, peer);
-            static_cast<http::Session&>(h).start();
+            h.start();
             continue;
         }
         auto conn = std::make_unique<Connection>();
@@ -303,10 +305,9 @@ void Worker::accept_from(Listener& l) {
     }
 }
 
-Handler& Worker::add_handler(std::unique_ptr<Handler> h) {
+void Worker::add_handler(std::unique_ptr<Handler> h) {
     h->pos = uint32_t(conns_.size());
     conns_.push_back(std::move(h));
-    return *conns_.back();
 }
 
 bool Worker::admitted(Upstream& svc, const net::Address& client) {
