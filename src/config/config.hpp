@@ -53,6 +53,68 @@ struct KeepAlive {
     int max_requests = 10000;         // requests per server connection
 };
 
+// One route of an entry point (DESIGN.md §8, research/http.md §6). All the
+// conditions given must hold. The loader keeps an entry point's routes in
+// match order (route_order below), lower-cases hosts, and resolves names to
+// indexes, so the worker only compares.
+struct Route {
+    std::string host;                // "" none, "api.example.com" exact, "*.example.com" one label
+    std::string path;                // exact normalised path; "" none
+    std::string path_prefix;         // byte prefix of the normalised path; "" none
+    std::vector<std::string> methods;                          // as written (upper case); empty: any
+    std::vector<std::pair<std::string, std::string>> headers;  // name (any case), exact value
+    bool has_priority = false;
+    int priority = 0;                // higher first, before every other rule (not given: 0)
+    std::string service;             // the pool it sends to
+    std::vector<std::string> middlewares;  // the route's own, as written
+    // resolved by the loader
+    uint32_t service_index = 0;      // into Config::services
+    std::vector<uint32_t> chain;     // entry point's middlewares then the route's, into Config::middlewares
+    int ordinal = 0;                 // position in the file (0-based), the last tie-break
+    int line = 0;
+};
+
+enum class MiddlewareType {
+    Headers, StripPrefix, AddPrefix, Redirect, BasicAuth, IpAllow, RateLimit, RequestId, Retry, MaxBodySize
+};
+
+// A named middleware (DESIGN.md §8, semantics in research/http.md §7). One
+// struct for every type; each type reads only its own fields.
+struct Middleware {
+    std::string name;
+    MiddlewareType type = MiddlewareType::Headers;
+    // headers: set replaces every line of the name, add appends one, remove deletes all
+    std::vector<std::pair<std::string, std::string>> request_set, request_add, response_set, response_add;
+    std::vector<std::string> request_remove, response_remove;
+    // strip_prefix: the first of `prefixes` that byte-prefixes the path; add_prefix: `prefixes[0]`
+    std::vector<std::string> prefixes;
+    // redirect: what is not given is kept from the request. `code` 301 or 302
+    // becomes 308 or 307 for methods other than GET and HEAD (the method is kept).
+    std::string scheme, host, path;
+    int port = 0;                    // 0: none given (the request's own is dropped when the scheme changes)
+    int code = 302;                  // 301 | 302 | 307 | 308
+    // basic_auth: users from the htpasswd file, read at load
+    std::string htpasswd;
+    std::string realm = "easyproxy";
+    bool remove_header = false;      // Authorization is not forwarded
+    std::vector<std::pair<std::string, std::string>> users;  // user, crypt(3) hash
+    // ip_allow: the TCP peer must be in one of these, else 403
+    std::vector<net::Cidr> allow;
+    // rate_limit: `average` requests per `period`, up to `burst` at once; per
+    // client address (IPv6 per /64), shared by all workers; else 429
+    uint64_t average = 0;
+    uint64_t period_ms = 1000;
+    uint64_t burst = 1;
+    // request_id: the header set when absent (or from an untrusted peer) and echoed
+    std::string header = "X-Request-ID";
+    // retry: an idempotent request that got no response byte is sent again
+    // to another server, up to `attempts` times in all
+    int attempts = 2;
+    // max_body_size: bytes, else 413
+    uint64_t max_body_size = 0;
+    int line = 0;
+};
+
 struct Server {
     std::string name;
     std::string address_text;  // as written
@@ -82,7 +144,16 @@ struct Service {
     Http http;
     KeepAlive keepalive;
     std::vector<Server> servers;
+    // An entry point (listen + routes, DESIGN.md §8): its own middlewares run
+    // before each route's; routes are in match order.
+    std::vector<std::string> middlewares;
+    std::vector<Route> routes;
+    // A pool may pin clients to a server with a cookie (research/http.md §8):
+    // `sticky = { cookie = "EPSRV"; }`; empty: off.
+    std::string sticky_cookie;
     int line = 0;
+    bool is_entry_point() const { return !routes.empty(); }
+    bool is_pool() const { return listen.empty(); }
 };
 
 struct Log {
@@ -107,6 +178,7 @@ struct Global {
     uint64_t shutdown_timeout_ms = 30000;
     uint64_t watchdog_timeout_ms = 5000;  // a worker whose loop stalls this long is killed; 0: off
     Poller poller = Poller::Auto;
+    bool watch = false;        // reload by itself when the config file or a file it names changes
     Log log;
     Stats stats;
 };
@@ -115,10 +187,21 @@ struct Config {
     std::string file;          // path it was loaded from
     Global global;
     std::vector<Service> services;
+    std::vector<Middleware> middlewares;
+    // Every file the config was read from or names (includes, htpasswd): what
+    // `global.watch` watches.
+    std::vector<std::string> files;
 };
 
 const char* balance_name(Balance b);
 const char* mode_name(Mode m);
 const char* check_type_name(CheckType t);
+const char* middleware_type_name(MiddlewareType t);
+
+// Sorts an entry point's routes into match order (DESIGN.md §8): priority
+// (higher first; not given is 0), then exact host > wildcard > none,
+// then `path` > longer `path_prefix` > shorter > none, then more conditions,
+// then file order.
+void sort_routes(std::vector<Route>& routes);
 
 }  // namespace ep::config

@@ -809,4 +809,20 @@ const char* check_type_name(CheckType t) {
     return t == CheckType::None ? "none" : enum_text(kCheckTypes, t);
 }
 
+const char* middleware_type_name(MiddlewareType t) {
+    switch (t) {
+    case MiddlewareType::Headers: return "headers";
+    case MiddlewareType::StripPrefix: return "strip_prefix";
+    case MiddlewareType::AddPrefix: return "add_prefix";
+    case MiddlewareType::Redirect: return "redirect";
+    case MiddlewareType::BasicAuth: return "basic_auth";
+    case MiddlewareType::IpAllow: return "ip_allow";
+    case MiddlewareType::RateLimit: return "rate_limit";
+    case MiddlewareType::RequestId: return "request_id";
+    case MiddlewareType::Retry: return "retry";
+    case MiddlewareType::MaxBodySize: return "max_body_size";
+    }
+    return "?";
+}
+
 }  // namespace ep::config
