@@ -4,11 +4,13 @@
 
 #include <CLI/CLI.hpp>
 
+#include <ctime>
 #include <iostream>
 #include <string>
 
 #include "config/loader.hpp"
 #include "master/master.hpp"
+#include "tls/context.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{"easyproxy - TCP load balancer (master + preforked poll() workers)", "easyproxy"};
@@ -30,9 +32,15 @@ int main(int argc, char** argv) {
 
     if (!positional_config.empty()) config_path = positional_config;
     ep::config::Config cfg;
+    std::shared_ptr<const ep::tls::Contexts> tls;
+    std::vector<std::string> warnings;
     try {
         cfg = ep::config::load_file(config_path);
+        // Certificates and keys are read now, before any privilege is dropped.
+        tls = ep::tls::load(cfg, warnings, int64_t(time(nullptr)));
+        for (const auto& w : warnings) std::cerr << w << "\n";
     } catch (const ep::config::ConfigError& e) {
+        for (const auto& w : warnings) std::cerr << w << "\n";
         for (const auto& d : e.diagnostics()) std::cerr << d.str() << "\n";
         return 1;
     }
@@ -43,5 +51,6 @@ int main(int argc, char** argv) {
     ep::master::Options options;
     options.config_path = config_path;
     options.foreground = foreground;
+    options.tls = std::move(tls);
     return ep::master::run(std::move(cfg), options);
 }

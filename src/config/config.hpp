@@ -115,6 +115,46 @@ struct Middleware {
     int line = 0;
 };
 
+// Where a setting was written, for messages found after loading (a
+// certificate that cannot be read): "FILE:LINE: path: message".
+struct Where {
+    std::string file;
+    int line = 0;
+    std::string path;  // "services[0].tls.certificates[1].cert"
+};
+
+// One certificate of a TLS listener: its chain (leaf first) and private key.
+struct Certificate {
+    std::string cert;
+    std::string key;
+    Where cert_where;
+    Where key_where;
+};
+
+// tls = { ... } (DESIGN.md §9): the service terminates TLS on its listeners.
+struct Tls {
+    bool enabled = false;
+    std::vector<Certificate> certificates;  // the first is the default (no SNI, or no name matches)
+    int min_version = 0x0303;               // TLS1_2_VERSION or TLS1_3_VERSION
+    std::string ciphers;                    // TLS <= 1.2 cipher string; empty: OpenSSL's default
+    std::string ciphersuites;               // TLS 1.3 suites; empty: OpenSSL's default
+    std::vector<std::string> alpn;          // offered protocols, in preference order
+    uint64_t handshake_timeout_ms = 10000;
+    Where where;
+};
+
+// server_tls = { ... }: the service reaches its servers over TLS.
+struct ServerTls {
+    bool enabled = false;
+    bool verify = true;        // the server's chain against ca_file (else the system store) and its name
+    std::string ca_file;       // empty: the system's trusted CAs
+    std::string sni;           // name sent and verified; empty: the server's address host when a name
+    std::string cert;          // client certificate (mutual TLS), with key
+    std::string key;
+    Where ca_where, cert_where, key_where;
+    Where where;
+};
+
 struct Server {
     std::string name;
     std::string address_text;  // as written
@@ -151,6 +191,8 @@ struct Service {
     // A pool may pin clients to a server with a cookie (research/http.md §8):
     // `sticky = { cookie = "EPSRV"; }`; empty: off.
     std::string sticky_cookie;
+    Tls tls;                   // on a service that listens
+    ServerTls server_tls;      // on a service with servers
     int line = 0;
     bool is_entry_point() const { return !routes.empty(); }
     bool is_pool() const { return listen.empty(); }

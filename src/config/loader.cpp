@@ -137,6 +137,10 @@ public:
         return std::move(list_);
     }
     bool empty() const { return list_.empty(); }
+    // Where `at` was written, for a check made after loading (a file it names).
+    Where where(const Setting& at, std::string path) const {
+        return Where{source_file(at), static_cast<int>(at.getSourceLine()), std::move(path)};
+    }
 
 private:
     // libconfig names an @include'd file as written, relative to the include
@@ -165,6 +169,11 @@ public:
     std::string path_of(const char* key) const { return path_.empty() ? key : path_ + "." + key; }
     const Setting* find(const char* key) const {
         return group_.exists(key) ? &group_[key] : nullptr;
+    }
+
+    Where where(const char* key) const {
+        const Setting* s = find(key);
+        return diags_.where(s ? *s : group_, s ? path_of(key) : path_);
     }
 
     void error_here(std::string message) { diags_.add(group_, path_, std::move(message)); }
@@ -475,7 +484,7 @@ private:
         svc.line = r.line();
         r.check_unknown_keys({"name", "listen", "mode", "balance", "connect_timeout", "idle_timeout",
                               "retries", "max_connections", "allow", "deny", "proxy_protocol",
-                              "health_check", "passive", "http", "keepalive", "servers"});
+                              "health_check", "passive", "http", "keepalive", "servers", "tls", "server_tls"});
         r.require({"name", "listen", "servers"});
         read_name(r, "service", service_names_, svc.name);
         read_listen(r, index, svc);
@@ -514,11 +523,75 @@ private:
             k.get_duration("idle_timeout", svc.keepalive.idle_timeout_ms, 1);
             k.get_int("max_requests", svc.keepalive.max_requests, 1, INT_MAX);
         });
+        read_tls_groups(r, svc);
         std::vector<NameSeen> server_names;
         r.each_group("servers", "server", [&](Reader& s, int) {
             Server server;
             read_server(s, server_names, server);
             svc.servers.push_back(std::move(server));
+        });
+    }
+
+    // tls (listeners) and server_tls (servers), DESIGN.md §9. Files are only
+    // named here; tls/context.cpp reads them (easyproxy -t and every start
+    // and reload), with these places for its messages.
+    void read_tls_groups(Reader& r, Service& svc) {
+        r.with_group("tls", [&](Reader& t) {
+            Tls& tls = svc.tls;
+            tls.enabled = true;
+            tls.where = r.where("tls");
+            if (svc.mode == Mode::Http) tls.alpn = {"http/1.1"};
+            t.check_unknown_keys({"certificates", "min_version", "ciphers", "ciphersuites", "alpn",
+                                  "handshake_timeout"});
+            if (t.require({"certificates"})) {
+                t.each_group("certificates", "certificate", [&](Reader& c, int) {
+                    c.check_unknown_keys({"cert", "key"});
+                    Certificate cert;
+                    if (c.require({"cert", "key"}) && c.get_absolute_path("cert", cert.cert) &&
+                        c.get_absolute_path("key", cert.key)) {
+                        cert.cert_where = c.where("cert");
+                        cert.key_where = c.where("key");
+                        tls.certificates.push_back(std::move(cert));
+                    }
+                });
+            }
+            std::string version;
+            if (t.get_string("min_version", version)) {
+                if (version == "1.2") tls.min_version = 0x0303;
+                else if (version == "1.3") tls.min_version = 0x0304;
+                else t.error_at("min_version", "must be \"1.2\" or \"1.3\" (got " + quoted(version) + ")");
+            }
+            t.get_string("ciphers", tls.ciphers);
+            t.get_string("ciphersuites", tls.ciphersuites);
+            if (t.find("alpn")) {
+                tls.alpn.clear();
+                t.each_string("alpn", [&](const Setting& s, const std::string& path, const std::string& proto) {
+                    // HTTP/2 is not built: offering it would break every client that picks it.
+                    if (proto == "h2" || proto == "h2c")
+                        t.error_at(s, path, quoted(proto) + " is not supported (HTTP/2 is not built)");
+                    else if (proto.empty() || proto.size() > 255)
+                        t.error_at(s, path, "must be 1 to 255 bytes long");
+                    else
+                        tls.alpn.push_back(proto);
+                });
+            }
+            t.get_duration("handshake_timeout", tls.handshake_timeout_ms, 1);
+        });
+        if (svc.tls.enabled && r.find("tls") && !r.find("listen"))
+            r.error_at("tls", "only for a service that listens (a pool reaches its servers with server_tls)");
+        r.with_group("server_tls", [&](Reader& t) {
+            ServerTls& st = svc.server_tls;
+            st.enabled = true;
+            st.where = r.where("server_tls");
+            t.check_unknown_keys({"verify", "ca_file", "sni", "cert", "key"});
+            t.get_bool("verify", st.verify);
+            if (t.get_absolute_path("ca_file", st.ca_file)) st.ca_where = t.where("ca_file");
+            if (t.get_nonempty_string("sni", st.sni) && !is_printable_without_spaces(st.sni))
+                t.error_at("sni", "must not contain spaces or control characters");
+            if (t.get_absolute_path("cert", st.cert)) st.cert_where = t.where("cert");
+            if (t.get_absolute_path("key", st.key)) st.key_where = t.where("key");
+            if (t.find("cert") && !t.find("key")) t.error_at("cert", "needs a \"key\" beside it");
+            if (t.find("key") && !t.find("cert")) t.error_at("key", "needs a \"cert\" beside it");
         });
     }
 

@@ -37,6 +37,7 @@
 #include "master/steering.hpp"
 #include "shm/catalog.hpp"
 #include "shm/segment.hpp"
+#include "tls/tickets.hpp"
 #include "util/clock.hpp"
 #include "util/log.hpp"
 #include "util/unique_fd.hpp"
@@ -140,7 +141,8 @@ struct WorkerProc {
 
 class Master final : public ControlActions {
 public:
-    Master(config::Config cfg, Options options) : cfg_(std::move(cfg)), options_(std::move(options)) {}
+    Master(config::Config cfg, Options options)
+        : cfg_(std::move(cfg)), options_(std::move(options)), tls_(std::move(options_.tls)) {}
     int run();
 
     control::Answer status() override;
@@ -175,6 +177,7 @@ private:
 
     config::Config cfg_;
     Options options_;
+    std::shared_ptr<const tls::Contexts> tls_;  // the SSL_CTXs of cfg_, inherited by workers at fork
     Identity identity_;
     uint32_t workers_count_ = 1;
     Listeners listeners_;
@@ -353,6 +356,7 @@ void Master::worker_main(const WorkerProc& w) {
 
     worker::Setup setup;
     setup.config = &cfg_;
+    setup.tls = tls_.get();
     setup.segment = &segment_;
     setup.slots = &slots_;
     setup.slot = w.slot;
@@ -573,8 +577,14 @@ control::Answer Master::status() {
 control::Answer Master::reload() {
     control::Answer a;
     config::Config next;
+    std::shared_ptr<const tls::Contexts> next_tls;
     try {
         next = config::load_file(options_.config_path);
+        // Certificates are read again: a renewed file takes effect, and a
+        // bad one refuses the reload, so the running ones stay.
+        std::vector<std::string> warnings;
+        next_tls = tls::load(next, warnings, int64_t(wall_ms() / 1000));
+        for (const auto& w : warnings) LOG_WARN("reload: %s", w.c_str());
     } catch (const config::ConfigError& e) {
         for (const auto& d : e.diagnostics()) {
             LOG_ERROR("reload: %s", d.str().c_str());
@@ -619,6 +629,7 @@ control::Answer Master::reload() {
     ++generation_;
     segment_.header().generation.store(generation_);
     cfg_ = std::move(next);
+    tls_ = std::move(next_tls);
     slots_ = std::move(next_slots);
     listeners_ = std::move(next_listeners);
     steering_.forget();  // new groups, or groups shared with the old ones: set them again
@@ -742,6 +753,14 @@ int Master::run() {
     segment_.header().master_pid.store(getpid());
     write_pid_file();
     install_signals();
+    {
+        std::string error;
+        if (!tls::init_ticket_keys(error)) {
+            LOG_ERROR("%s", error.c_str());
+            return 1;
+        }
+        tls::rotation_due(monotonic_ms());  // starts the schedule
+    }
     if (!start_services()) return 1;
     if (!drop_privileges()) return 1;
     LOG_NOTICE("easyproxy %s starting with %s (%u workers)", PACKAGE_VERSION, options_.config_path.c_str(),
@@ -780,6 +799,8 @@ int Master::run() {
         }
         respawn_due();
         watchdog();
+        if (tls::rotation_due(monotonic_ms()) && !tls::rotate_ticket_keys(monotonic_ms()))
+            LOG_ERROR("TLS ticket keys: the random source failed; keeping the current key");
         segment_.header().heartbeat_ms.store(wall_ms(), std::memory_order_relaxed);
     }
 

@@ -2,15 +2,18 @@
 // shared memory, forks and supervises workers, and runs one poll() loop that
 // acts on signal flags, health checks and control commands.
 #pragma once
+#include <memory>
 #include <string>
 
 #include "config/config.hpp"
+#include "tls/context.hpp"
 
 namespace ep::master {
 
 struct Options {
     std::string config_path;
     bool foreground = false;
+    std::shared_ptr<const tls::Contexts> tls;  // loaded with the config (keys before the privilege drop)
 };
 
 // Runs until stopped; returns the process exit code.

@@ -8,6 +8,7 @@
 #include "config/config.hpp"
 #include "shm/catalog.hpp"
 #include "shm/segment.hpp"
+#include "tls/context.hpp"
 
 namespace ep::worker {
 
@@ -18,6 +19,7 @@ struct ListenerRef {
 
 struct Setup {
     const config::Config* config;
+    const tls::Contexts* tls;  // the config's SSL_CTXs (null: none)
     const shm::Segment* segment;
     const shm::SlotMap* slots; // where each service and server of `config` lives
     uint32_t slot;             // this worker's WorkerSlot (and session range)
