@@ -76,11 +76,13 @@ enum class Phase : uint8_t { ReadHead, Connecting, Exchange, Closing, Lingering 
 
 class HttpSession final : public Session, public worker::Timer {
 public:
-    HttpSession(worker::Context& ctx, uint32_t service, UniqueFd client, const net::Address& peer)
-        : ctx_(ctx), up_(ctx.upstream(service)), cfg_(up_.config()), client_(std::move(client)), peer_(peer) {
+    HttpSession(worker::Context& ctx, uint32_t service, UniqueFd client, const net::Address& peer, tls::Stream io)
+        : ctx_(ctx), up_(ctx.upstream(service)), cfg_(up_.config()), client_(std::move(client)),
+          client_io_(std::move(io)), peer_(peer) {
         this->service = service;
         accepted_ms_ = ctx.now_ms();
         info_.peer = &peer_;
+        info_.tls = client_io_.secure();
         for (const auto& cidr : cfg_.http.trusted_proxies)
             if (cidr.contains(peer_)) info_.trusted = true;
         in_cap_ = std::max<size_t>(kBuf, size_t(cfg_.http.max_header_size));
@@ -145,6 +147,7 @@ private:
     worker::Upstream& up_;
     const config::Service& cfg_;
     UniqueFd client_;
+    tls::Stream client_io_;        // plain, or TLS terminated here
     net::Address peer_;
     ClientInfo info_;
     Phase phase_ = Phase::ReadHead;
@@ -182,6 +185,7 @@ private:
 
     // the server side
     UniqueFd server_;
+    tls::Stream server_io_;        // plain, or server_tls
     int32_t server_index_ = -1;    // holds one unit of its active count while set
     worker::Upstream::Tried tried_;
     bool reused_ = false;          // the connection came from the pool
@@ -253,7 +257,8 @@ void HttpSession::on_io(int fd, uint32_t events) {
         }
         if (events & (kRead | kError)) server_readable_ = true;
     } else if (fd == client_.get()) {
-        if (events & (kRead | kError)) client_readable_ = true;
+        // A TLS read may have waited for writability: any event retries it.
+        if ((events & (kRead | kError)) || client_io_.secure()) client_readable_ = true;
     }
     progress();
 }
@@ -275,7 +280,7 @@ void HttpSession::progress() {
             case Phase::Lingering: {
                 char sink[4096];
                 for (int i = 0; i < 16; ++i) {
-                    const ssize_t n = ::recv(client_.get(), sink, sizeof sink, 0);
+                    const ssize_t n = client_io_.recv(client_.get(), sink, sizeof sink);
                     if (n > 0) continue;
                     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
                     finish();  // the client closed too (or failed): done
@@ -317,7 +322,7 @@ void HttpSession::on_timer() {
 
 // The answer is out: shut our side and wait briefly for the client's close.
 void HttpSession::linger() {
-    ::shutdown(client_.get(), SHUT_WR);
+    client_io_.shutdown_write(client_.get());
     phase_ = Phase::Lingering;
     release_buffers();
     ctx_.timers().arm(*this, ctx_.now_ms() + kLingerMs);
@@ -972,6 +977,7 @@ void HttpSession::start_tunnel() {
     t.session = session;
     session = -1;  // the tunnel carries on with the shared session slot
     t.client = std::move(client_);
+    t.client_io = std::move(client_io_);
     t.client_addr = peer_;
     t.server = std::move(server_);
     t.server_index = server_index_;
@@ -1030,6 +1036,7 @@ void HttpSession::finish() {
     }
     if (client_) {
         ctx_.poller().forget(client_.get());
+        client_io_.reset();
         client_.reset();
     }
     release_buffers();
@@ -1041,14 +1048,16 @@ void HttpSession::finish() {
 // ---- plumbing -----------------------------------------------------------------
 
 ssize_t HttpSession::recv_from(int fd, char* into, size_t n, bool& readable) {
-    const ssize_t got = ::recv(fd, into, n, 0);
+    tls::Stream& io = fd == client_.get() ? client_io_ : server_io_;
+    const ssize_t got = io.recv(fd, into, n);
     if (got < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) readable = false;
         return -1;
     }
     // A short read has most likely emptied the socket: wait for the poller
-    // instead of paying an EAGAIN.
-    if (size_t(got) < n) readable = false;
+    // instead of paying an EAGAIN. Decrypted bytes still inside a TLS
+    // session raise no event: those are read now.
+    if (size_t(got) < n && !io.pending()) readable = false;
     if (got > 0) {
         ctx_.session_bytes(session, fd == client_.get() ? uint64_t(got) : 0, fd == client_.get() ? 0 : uint64_t(got));
     }
@@ -1057,7 +1066,7 @@ ssize_t HttpSession::recv_from(int fd, char* into, size_t n, bool& readable) {
 
 bool HttpSession::flush(Out& o, int fd, bool to_server) {
     while (o.pending()) {
-        const ssize_t n = ::send(fd, o.buf + o.start, o.end - o.start, MSG_NOSIGNAL);
+        const ssize_t n = (to_server ? server_io_ : client_io_).send(fd, o.buf + o.start, o.end - o.start);
         if (n > 0) {
             o.start += uint32_t(n);
             if (to_server) {
@@ -1118,8 +1127,9 @@ void HttpSession::update_interest() {
         if (req_body_done_ ? !client_eof_ && in_len_ < in_cap_ : !to_server_.pending()) ci |= kRead;
         if (!resp_done_ && !to_client_.pending()) si |= kRead;
     }
-    set_interest(client_.get(), client_interest_, ci);
-    if (server_) set_interest(server_.get(), server_interest_, si);
+    // A blocked TLS call adds the direction it waits for.
+    set_interest(client_.get(), client_interest_, ci | client_io_.wants());
+    if (server_) set_interest(server_.get(), server_interest_, si | server_io_.wants());
 }
 
 // One line per request: time, client, service/server, request line, status,
@@ -1145,8 +1155,8 @@ void HttpSession::log_request() {
 }  // namespace
 
 std::unique_ptr<Session> make_session(worker::Context& ctx, uint32_t service, UniqueFd client,
-                                      const net::Address& peer) {
-    return std::make_unique<HttpSession>(ctx, service, std::move(client), peer);
+                                      const net::Address& peer, tls::Stream io) {
+    return std::make_unique<HttpSession>(ctx, service, std::move(client), peer, std::move(io));
 }
 
 }  // namespace ep::http

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "net/address.hpp"
+#include "tls/stream.hpp"
 #include "util/unique_fd.hpp"
 #include "worker/context.hpp"
 
@@ -19,7 +20,8 @@ public:
     virtual void start() = 0;
 };
 
+// `io` is plain, or the client's established TLS session.
 std::unique_ptr<Session> make_session(worker::Context& ctx, uint32_t service, UniqueFd client,
-                                      const net::Address& peer);
+                                      const net::Address& peer, tls::Stream io);
 
 }  // namespace ep::http

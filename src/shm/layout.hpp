@@ -15,7 +15,7 @@
 namespace ep::shm {
 
 inline constexpr uint32_t kMagic = 0x50505945;  // "EYPP" little-endian
-inline constexpr uint32_t kLayoutVersion = 2;
+inline constexpr uint32_t kLayoutVersion = 3;
 inline constexpr size_t kNameMax = 64;     // service / server names, NUL included
 inline constexpr size_t kAddressMax = 128; // formatted address, NUL included
 inline constexpr size_t kTextMax = 96;     // last health-check result text
@@ -81,6 +81,13 @@ struct alignas(64) ServiceSlot {
     std::atomic<uint64_t> http_504;           // no response head in time, or connect timeout
     std::atomic<uint64_t> server_conns_opened;  // new connections to servers
     std::atomic<uint64_t> server_conns_reused;  // requests sent on a pooled connection
+    // TLS on the listeners (DESIGN.md §9)
+    std::atomic<uint64_t> tls_handshakes;       // completed: full and resumed
+    std::atomic<uint64_t> tls_resumed;          // of which resumed (a session ticket)
+    std::atomic<uint64_t> tls_failures[5];      // by tls::Failure: no shared cipher, unknown CA,
+                                                // timeout, protocol, other
+    // TLS to the servers: handshakes that failed (each also a connect failure of its server)
+    std::atomic<uint64_t> tls_server_failures;
 };
 
 struct alignas(64) ServerSlot {
@@ -167,7 +174,7 @@ static_assert(std::atomic<int32_t>::is_always_lock_free);
 static_assert(std::atomic<uint8_t>::is_always_lock_free);
 static_assert(std::is_standard_layout_v<Header> && std::is_standard_layout_v<ServerSlot>);
 static_assert(sizeof(Header) == 368);
-static_assert(sizeof(ServiceSlot) == 256);
+static_assert(sizeof(ServiceSlot) == 320);
 static_assert(sizeof(ServerSlot) == 448);
 static_assert(sizeof(WorkerSlot) == 128);
 static_assert(sizeof(SessionSlot) == 64);

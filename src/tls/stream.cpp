@@ -61,15 +61,17 @@ int Stream::handshake(Failure& why) {
     return -1;
 }
 
-ssize_t Stream::failed(int ret) {
+// Only a wait the caller cannot guess is kept in wants_: a read that must
+// write first, or a write that must read; the usual direction is the caller's.
+ssize_t Stream::failed(int ret, uint32_t own) {
     const int err = SSL_get_error(ssl_, ret);
     switch (err) {
         case SSL_ERROR_WANT_READ:
-            wants_ = kWantRead;
+            wants_ = own == kWantRead ? 0 : kWantRead;
             errno = EAGAIN;
             return -1;
         case SSL_ERROR_WANT_WRITE:
-            wants_ = kWantWrite;
+            wants_ = own == kWantWrite ? 0 : kWantWrite;
             errno = EAGAIN;
             return -1;
         case SSL_ERROR_ZERO_RETURN:
@@ -92,7 +94,7 @@ ssize_t Stream::recv(int fd, char* buf, size_t n) {
     errno = 0;
     const int ret = SSL_read_ex(ssl_, buf, n, &got);
     if (ret == 1) return ssize_t(got);
-    return failed(ret);
+    return failed(ret, kWantRead);
 }
 
 ssize_t Stream::send(int fd, const char* buf, size_t n) {
@@ -102,7 +104,7 @@ ssize_t Stream::send(int fd, const char* buf, size_t n) {
     errno = 0;
     const int ret = SSL_write_ex(ssl_, buf, n, &sent);
     if (ret == 1) return ssize_t(sent);
-    const ssize_t r = failed(ret);
+    const ssize_t r = failed(ret, kWantWrite);
     if (r == 0) errno = EPIPE;  // nothing is written after the peer's close_notify
     return -1;
 }

@@ -58,12 +58,14 @@ public:
     void shutdown_write(int fd);
     // Decrypted bytes wait inside the session: read them without an event.
     bool pending() const { return ssl_ && SSL_pending(ssl_) > 0; }
-    // What the last blocked TLS call waits for (kWantRead/kWantWrite), 0 none.
+    // What the handshake waits for, or the other direction a blocked read
+    // (kWantWrite) or write (kWantRead) needs first; 0 when nothing unusual.
     uint32_t wants() const { return wants_; }
 
 private:
-    // Maps an SSL_ERROR_* of a failed call: -1 with errno, or 0 at the end.
-    ssize_t failed(int ret);
+    // Maps an SSL_ERROR_* of a failed call in direction `own`: -1 with errno,
+    // or 0 at the end.
+    ssize_t failed(int ret, uint32_t own);
     SSL* ssl_ = nullptr;
     uint32_t wants_ = 0;
 };

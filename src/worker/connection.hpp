@@ -42,6 +42,8 @@ struct Connection final : Handler, Timer {
     Worker* worker = nullptr;
     UniqueFd client;
     UniqueFd server;
+    tls::Stream client_io;  // plain, or TLS terminated here (no splice then)
+    tls::Stream server_io;  // plain, or server_tls
     net::Address client_addr;
     Flow up;    // client -> server
     Flow down;  // server -> client
@@ -62,6 +64,8 @@ struct Connection final : Handler, Timer {
     void on_timer() override;  // the connect timeout
     void close(const char* term) override;
     void housekeeping(uint64_t now_ms) override;
+    tls::Stream& io_of(int fd) { return fd == client.get() ? client_io : server_io; }
+    bool secure() const { return client_io.secure() || server_io.secure(); }
 };
 
 }  // namespace ep::worker

@@ -10,6 +10,7 @@
 #include "balance/balancer.hpp"
 #include "net/address.hpp"
 #include "shm/layout.hpp"
+#include "tls/stream.hpp"
 #include "util/unique_fd.hpp"
 #include "worker/buffer_pool.hpp"
 #include "worker/poller.hpp"
@@ -44,11 +45,24 @@ struct TunnelStart {
     uint32_t service = 0;
     int32_t session = -1;
     UniqueFd client;
+    tls::Stream client_io;       // plain, or the client's TLS session
+    tls::Stream server_io;
     net::Address client_addr;
     UniqueFd server;
     int32_t server_index = -1;   // holds one unit of its active count
     std::string_view to_server;  // copied before start_tunnel returns
     std::string_view to_client;
+    uint64_t accepted_ms = 0;
+};
+
+// An accepted client ready for its mode's handler: plain, or with its TLS
+// handshake done. `session` is its shared session slot, if it has one yet.
+struct ClientStart {
+    uint32_t service = 0;
+    int32_t session = -1;
+    UniqueFd client;
+    net::Address peer;
+    tls::Stream io;
     uint64_t accepted_ms = 0;
 };
 
@@ -79,6 +93,9 @@ public:
     virtual void local_shortage(uint32_t service, int32_t index, int err) = 0;
     // Hands both sockets to the TCP relay (WebSocket after 101).
     virtual void start_tunnel(TunnelStart&& t) = 0;
+    // Hands a client whose TLS handshake is done to its mode's handler (the
+    // handshake's handler is finished right after).
+    virtual void start_client(ClientStart&& c) = 0;
 };
 
 }  // namespace ep::worker

@@ -29,6 +29,7 @@
 #include "worker/connection.hpp"
 #include "worker/context.hpp"
 #include "worker/timers.hpp"
+#include "worker/tls_handshake.hpp"
 #include "worker/upstream.hpp"
 
 namespace ep::worker {
@@ -95,8 +96,10 @@ public:
     void access_log(std::string_view line) override;
     void local_shortage(uint32_t service, int32_t index, int err) override;
     void start_tunnel(TunnelStart&& t) override;
+    void start_client(ClientStart&& c) override;
 
 private:
+    void open_client(ClientStart&& c);
     void accept_from(Listener& l);
     bool admitted(Upstream& svc, const net::Address& client);
     void start_connect(Connection& c);
@@ -128,6 +131,7 @@ private:
 
     const Setup& setup_;
     const config::Config& cfg_;
+    const tls::Contexts* tls_;
     shm::WorkerSlot& slot_;
     std::span<shm::SessionSlot> sessions_;
     std::vector<int32_t> free_sessions_;
@@ -161,6 +165,7 @@ void Connection::housekeeping(uint64_t) { worker->relay_housekeeping(*this); }
 Worker::Worker(const Setup& setup, std::unique_ptr<Poller> poller)
     : setup_(setup),
       cfg_(*setup.config),
+      tls_(setup.tls),
       slot_(setup.segment->workers()[setup.slot]),
       sessions_(setup.segment->sessions(setup.slot)),
       poller_(std::move(poller)),
@@ -284,25 +289,67 @@ void Worker::accept_from(Listener& l) {
         }
         slot_.active.fetch_add(1, std::memory_order_relaxed);
         svc.slot().active.fetch_add(1, std::memory_order_relaxed);
-        if (svc.config().mode == config::Mode::Http) {
-            std::unique_ptr<http::Session> session = http::make_session(*this, l.service, std::move(client), peer);
-            http::Session& h = *session;
-            add_handler(std::move(session));
+        if (const tls::ServerSide* side = tls_ ? tls_->server_side(l.service) : nullptr) {
+            SSL* ssl = side->new_session(fd);
+            if (!ssl) {  // OpenSSL is out of memory: a shortage of ours
+                slot_.local_errors.fetch_add(1, std::memory_order_relaxed);
+                svc.slot().local_errors.fetch_add(1, std::memory_order_relaxed);
+                slot_.active.fetch_sub(1, std::memory_order_relaxed);
+                svc.slot().active.fetch_sub(1, std::memory_order_relaxed);
+                continue;
+            }
+            std::unique_ptr<TlsHandshake> hs = make_tls_handshake(*this, l.service, std::move(client), peer,
+                                                                  tls::Stream(ssl), side->handshake_timeout_ms);
+            TlsHandshake& h = *hs;
+            add_handler(std::move(hs));
             session_begin(h, peer);
             h.start();
             continue;
         }
-        auto conn = std::make_unique<Connection>();
-        Connection& c = *conn;
-        c.worker = this;
-        c.client = std::move(client);
-        c.client_addr = peer;
+        ClientStart c;
         c.service = l.service;
-        c.accepted_ms = c.last_active_ms = now_;
-        add_handler(std::move(conn));
-        session_begin(c, peer);
-        start_connect(c);
+        c.client = std::move(client);
+        c.peer = peer;
+        c.accepted_ms = now_;
+        open_client(std::move(c));
     }
+}
+
+// The handler of the service's mode takes the client (counted active already).
+void Worker::open_client(ClientStart&& s) {
+    auto take_session = [&](Handler& h) {
+        if (s.session >= 0) h.session = s.session;
+        else session_begin(h, s.peer);
+    };
+    if (upstreams_[s.service].config().mode == config::Mode::Http) {
+        std::unique_ptr<http::Session> session =
+            http::make_session(*this, s.service, std::move(s.client), s.peer, std::move(s.io));
+        http::Session& h = *session;
+        add_handler(std::move(session));
+        take_session(h);
+        h.start();
+        return;
+    }
+    auto conn = std::make_unique<Connection>();
+    Connection& c = *conn;
+    c.worker = this;
+    c.client = std::move(s.client);
+    c.client_io = std::move(s.io);
+    c.client_addr = s.peer;
+    c.service = s.service;
+    c.accepted_ms = s.accepted_ms;
+    c.last_active_ms = now_;
+    add_handler(std::move(conn));
+    take_session(c);
+    start_connect(c);
+}
+
+// The TLS handshake is done: the mode's handler takes over. The handshake's
+// handler is finished (and uncounted) right after.
+void Worker::start_client(ClientStart&& c) {
+    slot_.active.fetch_add(1, std::memory_order_relaxed);
+    upstreams_[c.service].slot().active.fetch_add(1, std::memory_order_relaxed);
+    open_client(std::move(c));
 }
 
 void Worker::add_handler(std::unique_ptr<Handler> h) {
@@ -528,11 +575,19 @@ void Worker::on_connection_io(Connection& c, int fd, uint32_t events) {
     const int other = is_client ? c.server.get() : c.client.get();
     Flow& incoming = is_client ? c.up : c.down;   // bytes read from fd
     Flow& outgoing = is_client ? c.down : c.up;   // bytes written to fd
+    // A TLS read may wait for the socket to be writable and a write for it
+    // to be readable: on a TLS socket any event retries both.
+    if (c.io_of(fd).secure()) events |= kRead | kWrite;
     if ((events & (kWrite | kError)) && outgoing.pending()) {
         if (!flush(c, outgoing, fd)) return;
     }
     if ((events & (kRead | kError)) && !incoming.eof && !incoming.pending()) {
         if (!pump(c, incoming, fd, other, is_client)) return;
+        // Decrypted bytes left in the TLS session raise no poller event.
+        for (int i = 0; i < 16 && c.phase == Phase::Relaying && !incoming.eof && !incoming.pending() &&
+                        c.io_of(fd).pending();
+             ++i)
+            if (!pump(c, incoming, fd, other, is_client)) return;
     }
     // poll() reports errors whatever we asked for; a reset peer that we are
     // not reading from must end the connection, not spin the loop.
@@ -552,7 +607,7 @@ void Worker::on_connection_io(Connection& c, int fd, uint32_t events) {
 bool Worker::pump(Connection& c, Flow& f, int from, int to, bool upstream) {
     if (f.spliced()) return pump_spliced(c, f, from, to, upstream);
     if (!f.buf) f.buf = pool_.take();
-    const ssize_t n = ::recv(from, f.buf, BufferPool::kBufferSize, 0);
+    const ssize_t n = c.io_of(from).recv(from, f.buf, BufferPool::kBufferSize);
     if (n > 0) {
         c.last_active_ms = now_;
         count_bytes(c, upstream, size_t(n));
@@ -560,8 +615,9 @@ bool Worker::pump(Connection& c, Flow& f, int from, int to, bool upstream) {
         f.end = uint32_t(n);
         f.full_reads = size_t(n) == BufferPool::kBufferSize ? uint8_t(f.full_reads + 1) : 0;
         if (!flush(c, f, to)) return false;
-        // A streaming flow moves to splice() once its buffer is drained.
-        if (f.full_reads >= kStreamingReads && !f.pending()) pipes_.take(f.pipe_r, f.pipe_w);
+        // A streaming flow moves to splice() once its buffer is drained;
+        // TLS bytes must pass through OpenSSL, so they never do.
+        if (f.full_reads >= kStreamingReads && !f.pending() && !c.secure()) pipes_.take(f.pipe_r, f.pipe_w);
         return true;
     }
     if (n == 0) {
@@ -605,7 +661,7 @@ void Worker::on_eof(Connection& c, Flow& f, int to) {
 // connection closes right after, and close() sends the FIN: no shutdown().
 void Worker::pass_fin(Connection& c, Flow& f, int to) {
     f.shut = true;
-    if (!(c.up.done() && c.down.done())) ::shutdown(to, SHUT_WR);
+    if (!(c.up.done() && c.down.done())) c.io_of(to).shutdown_write(to);
 }
 
 bool Worker::flush(Connection& c, Flow& f, int to) {
@@ -613,7 +669,7 @@ bool Worker::flush(Connection& c, Flow& f, int to) {
         // A flow holds bytes either in its pipe (splice mode) or its buffer.
         const bool piped = f.piped > 0;
         const ssize_t n = piped ? ::splice(f.pipe_r, nullptr, to, nullptr, f.piped, SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
-                                : ::send(to, f.buf + f.start, f.end - f.start, MSG_NOSIGNAL);
+                                : c.io_of(to).send(to, f.buf + f.start, f.end - f.start);
         if (n > 0) {
             if (piped) f.piped -= uint32_t(n);
             else f.start += uint32_t(n);
@@ -661,8 +717,11 @@ void Worker::count_bytes(Connection& c, bool upstream, size_t n) {
 // Reads a side only while nothing read from it waits to be sent (back-pressure);
 // writes a side only while bytes wait for it.
 void Worker::update_interest(Connection& c) {
-    const uint32_t ci = (!c.up.eof && !c.up.pending() ? kRead : 0) | (c.down.pending() ? kWrite : 0);
-    const uint32_t si = (!c.down.eof && !c.down.pending() ? kRead : 0) | (c.up.pending() ? kWrite : 0);
+    // A blocked TLS call adds the direction it waits for.
+    const uint32_t ci = (!c.up.eof && !c.up.pending() ? kRead : 0) | (c.down.pending() ? kWrite : 0) |
+                        c.client_io.wants();
+    const uint32_t si = (!c.down.eof && !c.down.pending() ? kRead : 0) | (c.up.pending() ? kWrite : 0) |
+                        c.server_io.wants();
     if (ci != c.client_interest) {
         poller_->modify(c.client.get(), ci);
         c.client_interest = ci;
@@ -691,6 +750,8 @@ void Worker::close_connection(Connection& c, const char* term) {
     release_buffer(c.down);
     release_pipe(c.up);
     release_pipe(c.down);
+    c.client_io.reset();
+    c.server_io.reset();
     c.client.reset();
     c.server.reset();
     c.phase = Phase::Closed;
@@ -804,8 +865,10 @@ void Worker::start_tunnel(TunnelStart&& t) {
     c.service = t.service;
     c.session = t.session;
     c.client = std::move(t.client);
+    c.client_io = std::move(t.client_io);
     c.client_addr = t.client_addr;
     c.server = std::move(t.server);
+    c.server_io = std::move(t.server_io);
     c.server_index = t.server_index;
     c.accepted_ms = t.accepted_ms;
     c.connected_ms = c.last_active_ms = now_;
