@@ -59,6 +59,7 @@ SlotMap publish_catalog(const Segment& seg, const config::Config& cfg, CatalogCh
                 note("service " + sc.name + " changed: balance " + config::balance_name(config::Balance(svc.balance)) +
                      " -> " + config::balance_name(sc.balance));
             svc.mode = uint8_t(sc.mode);
+            svc.tls_listener = sc.tls.enabled ? 1 : 0;
             svc.balance = uint8_t(sc.balance);
             map.service.push_back(uint32_t(si));
 

@@ -61,7 +61,8 @@ struct alignas(64) ServiceSlot {
     uint8_t state;           // SlotState
     uint8_t mode;            // config::Mode
     uint8_t balance;         // config::Balance
-    uint8_t pad_[13];
+    uint8_t tls_listener;    // 1: terminates TLS (tls = { ... })
+    uint8_t pad_[12];
     // balancing state shared by all workers (SWRR needs a consistent update)
     std::atomic<uint32_t> lock;
     uint32_t rr_cursor;      // tie-break cursor (leastconn) under `lock`

@@ -138,6 +138,18 @@ std::string table_http(const Snapshot& snap) {
     return t.render(false);
 }
 
+// Services that terminate TLS get a table of their handshakes.
+std::string table_tls(const Snapshot& snap) {
+    Table t({{"SERVICE", false}, {"HANDSHAKES", true}, {"RESUMED", true}, {"NO CIPHER", true}, {"UNKNOWN CA", true},
+             {"TIMEOUT", true}, {"PROTOCOL", true}, {"OTHER", true}});
+    for (const auto& s : snap.services) {
+        if (!s.tls) continue;
+        t.add({{s.name}, {num(s.tls_handshakes)}, {num(s.tls_resumed)}, {num(s.tls_failures[0])},
+               {num(s.tls_failures[1])}, {num(s.tls_failures[2])}, {num(s.tls_failures[3])}, {num(s.tls_failures[4])}});
+    }
+    return t.render(false);
+}
+
 bool any_http(const Snapshot& snap) {
     return std::any_of(snap.services.begin(), snap.services.end(), [](const ServiceStats& s) { return s.mode == "http"; });
 }
@@ -357,6 +369,11 @@ std::string json_service(const ServiceStats& s) {
             .u64("server_connections_opened", s.server_conns_opened)
             .u64("server_connections_reused", s.server_conns_reused);
     }
+    if (s.tls) {
+        o.u64("tls_handshakes", s.tls_handshakes).u64("tls_resumed", s.tls_resumed);
+        for (int r = 0; r < 5; ++r) o.u64((std::string("tls_failures_") + kTlsFailureNames[r]).c_str(), s.tls_failures[r]);
+    }
+    if (s.tls || s.tls_server_failures) o.u64("tls_server_failures", s.tls_server_failures);
     return o.done();
 }
 
@@ -582,6 +599,27 @@ std::string format_prometheus(const Snapshot& snap) {
                 p.sample({{"service", s.name}, {"how", "reused"}}, num(s.server_conns_reused));
             }
     }
+    if (std::any_of(snap.services.begin(), snap.services.end(), [](const ServiceStats& s) { return s.tls; })) {
+        p.family("easyproxy_service_tls_handshakes_total", "counter",
+                 "TLS handshakes completed with clients: full, or resumed from a session ticket.");
+        for (const auto& s : snap.services)
+            if (s.tls) {
+                p.sample({{"service", s.name}, {"kind", "full"}}, num(s.tls_handshakes - s.tls_resumed));
+                p.sample({{"service", s.name}, {"kind", "resumed"}}, num(s.tls_resumed));
+            }
+        p.family("easyproxy_service_tls_handshake_failures_total", "counter",
+                 "TLS handshakes with clients that failed, by reason.");
+        for (const auto& s : snap.services)
+            if (s.tls)
+                for (int r = 0; r < 5; ++r)
+                    p.sample({{"service", s.name}, {"reason", kTlsFailureNames[r]}}, num(s.tls_failures[r]));
+    }
+    if (std::any_of(snap.services.begin(), snap.services.end(),
+                    [](const ServiceStats& s) { return s.tls_server_failures > 0; })) {
+        p.family("easyproxy_service_tls_server_handshake_failures_total", "counter",
+                 "TLS handshakes with servers that failed (each also a connect failure).");
+        for (const auto& s : snap.services) p.sample({{"service", s.name}}, num(s.tls_server_failures));
+    }
 
     // Servers
     struct ServerMetric {
@@ -682,9 +720,14 @@ std::string format(const Snapshot& snap, View view, Format fmt, bool color) {
     switch (fmt) {
         case Format::Table:
             switch (view) {
-                case View::Services:
-                    return any_http(snap) ? table_services(snap, color) + "\n" + table_http(snap)
-                                          : table_services(snap, color);
+                case View::Services: {
+                    std::string out = table_services(snap, color);
+                    if (any_http(snap)) out += "\n" + table_http(snap);
+                    if (std::any_of(snap.services.begin(), snap.services.end(),
+                                    [](const ServiceStats& s) { return s.tls; }))
+                        out += "\n" + table_tls(snap);
+                    return out;
+                }
                 case View::Servers: return table_servers(snap, color);
                 case View::Workers: return table_workers(snap, color);
                 case View::Sessions: return table_sessions(snap, color);

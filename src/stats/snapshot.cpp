@@ -279,6 +279,11 @@ Snapshot read_snapshot(const shm::Segment& seg, uint64_t now) {
         s.errors_504 = slot.http_504.load(std::memory_order_relaxed);
         s.server_conns_opened = slot.server_conns_opened.load(std::memory_order_relaxed);
         s.server_conns_reused = slot.server_conns_reused.load(std::memory_order_relaxed);
+        s.tls_handshakes = slot.tls_handshakes.load(std::memory_order_relaxed);
+        s.tls_resumed = slot.tls_resumed.load(std::memory_order_relaxed);
+        for (int r = 0; r < 5; ++r) s.tls_failures[r] = slot.tls_failures[r].load(std::memory_order_relaxed);
+        s.tls_server_failures = slot.tls_server_failures.load(std::memory_order_relaxed);
+        s.tls = s.tls_handshakes || slot.tls_listener;
         service_pos[i] = int32_t(snap.services.size());
         snap.services.push_back(std::move(s));
     }

@@ -55,6 +55,12 @@ struct ServiceStats {
     uint64_t errors_504 = 0;
     uint64_t server_conns_opened = 0;
     uint64_t server_conns_reused = 0;
+    // tls (all 0 without tls / server_tls)
+    bool tls = false;              // terminates TLS on its listeners
+    uint64_t tls_handshakes = 0;   // completed, full and resumed
+    uint64_t tls_resumed = 0;
+    uint64_t tls_failures[5] = {}; // by tls::Failure (kTlsFailureNames)
+    uint64_t tls_server_failures = 0;  // handshakes with servers that failed
     // sums over its servers
     uint64_t server_active = 0;
     uint64_t total = 0;
@@ -63,6 +69,9 @@ struct ServiceStats {
     uint64_t bytes_in = 0;
     uint64_t bytes_out = 0;
 };
+
+// Names of the TLS handshake failure reasons, in tls::Failure order.
+inline constexpr const char* kTlsFailureNames[5] = {"no_shared_cipher", "unknown_ca", "timeout", "protocol", "other"};
 
 struct WorkerStats {
     uint32_t slot = 0;

@@ -91,11 +91,17 @@ std::string utc_date(int64_t unix_s) {
     return text;
 }
 
-// Opens `path` to learn whether it can be read at all: "" or the reason.
+// Reads a byte of `path` to learn whether it can be read at all: "" or the
+// reason (a directory opens, and fails only at the read).
 std::string unreadable(const std::string& path) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return std::string("cannot read ") + path + ": " + std::strerror(errno);
+    char byte;
+    const ssize_t n = ::read(fd, &byte, 1);
+    const int err = errno;
     ::close(fd);
+    if (n < 0) return std::string("cannot read ") + path + ": " + std::strerror(err);
+    if (n == 0) return std::string("cannot use ") + path + ": the file is empty";
     return "";
 }
 
