@@ -172,21 +172,39 @@ class Termination(TlsCase):
         self.assertNotEqual(code, 0)
         wait_until(lambda: self.tls_stats(p)["tls_failures_no_shared_cipher"] == 1, 5, what="no shared cipher counted")
 
+    def new_session(self, flags):
+        """A session (with its ticket) saved by s_client; returns the file."""
+        sess = os.path.join(self.tmp, "sess-%s-%f.pem" % (flags[0], time.monotonic()))
+        # TLS 1.3 sends the ticket after the handshake: keep the client open
+        # until it arrived (s_client writes -sess_out on arrival).
+        c = subprocess.Popen(["openssl", "s_client", "-connect", self.addr, "-servername", "www.example.test",
+                              "-CAfile", self.pki.ca, "-sess_out", sess] + flags,
+                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_until(lambda: os.path.exists(sess) and os.path.getsize(sess) > 0, 10, what="a session ticket")
+            time.sleep(0.2)  # the file is written whole before s_client reads on
+        finally:
+            c.stdin.close()
+            c.wait(10)
+        return sess
+
+    def test_resumption_survives_a_reload(self):
+        """The ticket keys live in the master, not in the SSL_CTXs a reload
+        builds again: a client keeps resuming on the new generation."""
+        p = self.https_proxy(workers=2)
+        sessions = {f: self.new_session([f]) for f in ("-tls1_2", "-tls1_3")}
+        self.assertIn("reloaded", p.epctl("reload").stdout)
+        wait_until(lambda: len(p.worker_pids()) == 2, 10, what="the old generation to leave")
+        for flag, sess in sessions.items():
+            for attempt in range(4):
+                code, out = s_client(self.addr, "-CAfile", self.pki.ca, "-sess_in", sess, flag,
+                                     servername="www.example.test")
+                self.assertIn("Reused, TLSv1.", out, "%s attempt %d after the reload" % (flag, attempt))
+
     def test_resumption_across_two_workers(self):
         p = self.https_proxy(workers=2)
         for flags in (["-tls1_2"], ["-tls1_3"]):
-            sess = os.path.join(self.tmp, "sess-%s.pem" % flags[0])
-            # TLS 1.3 sends the ticket after the handshake: keep the client
-            # open until it arrived (s_client writes -sess_out on arrival).
-            c = subprocess.Popen(["openssl", "s_client", "-connect", self.addr, "-servername", "www.example.test",
-                                  "-CAfile", self.pki.ca, "-sess_out", sess] + flags,
-                                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                wait_until(lambda: os.path.exists(sess) and os.path.getsize(sess) > 0, 10, what="a session ticket")
-                time.sleep(0.2)  # the file is written whole before s_client reads on
-            finally:
-                c.stdin.close()
-                c.wait(10)
+            sess = self.new_session(flags)
             before = {w["pid"]: w["accepted"] for w in json.loads(p.epstat("-o", "json", "workers").stdout)["workers"]}
             reused = 0
             for attempt in range(60):
