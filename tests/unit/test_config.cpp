@@ -1075,6 +1075,56 @@ TEST(ConfigRoutes, PriorityGoesFirstThenHostClassThenPathThenConditions) {
     STRCMP_EQUAL("X-A", c.services[0].routes[1].headers[0].first.c_str());
 }
 
+TEST(ConfigRoutes, RouteTablePrintsTheGoldenSetInMatchOrder) {
+    const Config c = loaded(kGoldenRoutes);
+    STRCMP_EQUAL("entry point edge: 127.0.0.1:8080, 5 routes in match order\n"
+                 "  route 1 (line 4): host=api.example.com path=/health -> health\n"
+                 "  route 2 (line 3): host=api.example.com path_prefix=/v1/ -> api-v1 [strip-v1]\n"
+                 "  route 3 (line 5): host=*.example.com -> web\n"
+                 "  route 4 (line 6): path_prefix=/static/ methods=GET,HEAD -> static\n"
+                 "  route 5 (line 7): path_prefix=/ -> fallback\n"
+                 "middleware strip-v1 (line 15): strip_prefix /v1\n",
+                 route_table(c).c_str());
+}
+
+TEST(ConfigRoutes, RouteTableShowsPriorityHeadersAndTheWholeChain) {
+    const Config c = loaded(gateway("    { priority = 3; headers = { X-Env = \"canary 1\"; }; service = \"web\"; middlewares = [ \"b\" ]; },\n"
+                                    "    { service = \"web\"; }",
+                                    " middlewares = [ \"a\" ];",
+                                    "  , { name = \"p\"; mode = \"http\"; balance = \"cookie:sid\"; sticky = { };\n"
+                                    "      servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; } ); }\n"
+                                    ");\nmiddlewares = (\n"
+                                    "  { name = \"a\"; type = \"request_id\"; },\n"
+                                    "  { name = \"b\"; type = \"rate_limit\"; average = 100; period = \"1m\"; burst = 200; },\n"
+                                    "  { name = \"c\"; type = \"headers\"; request_set = { X-A = \"1\"; }; response_remove = [ \"Server\", \"Via\" ]; },\n"
+                                    "  { name = \"d\"; type = \"redirect\"; scheme = \"https\"; host = \"a.org\"; port = 8443; path = \"/x\"; code = 308; },\n"
+                                    "  { name = \"e\"; type = \"ip_allow\"; allow = [ \"10.0.0.0/8\", \"::1\" ]; },\n"
+                                    "  { name = \"f\"; type = \"retry\"; attempts = 3; },\n"
+                                    "  { name = \"g\"; type = \"max_body_size\"; limit = 1024; },\n"
+                                    "  { name = \"h\"; type = \"add_prefix\"; prefix = \"/app\"; },\n"
+                                    "  { name = \"i\"; type = \"strip_prefix\"; prefixes = [ \"/a\", \"/b\" ]; }\n"
+                                    ");\n"));
+    STRCMP_EQUAL("config good.conf: one worker per CPU, run_dir " RUNSTATEDIR "/easyproxy\n"
+                 "pool web: http roundrobin, no health check, 1 server\n"
+                 "  server a 10.0.0.1:80 weight 1\n"
+                 "pool p: http cookie:sid, no health check, 1 server, sticky cookie EPSRV\n"
+                 "  server a 10.0.0.1:80 weight 1\n"
+                 "entry point edge: 127.0.0.1:8080, 2 routes in match order\n"
+                 "  route 1 (line 3): priority=3 header X-Env=\"canary 1\" -> web [a, b]\n"
+                 "  route 2 (line 4): any -> web [a]\n"
+                 "middleware a (line 11): request_id X-Request-ID\n"
+                 "middleware b (line 12): rate_limit 100 per 1m, burst 200, per client\n"
+                 "middleware c (line 13): headers request_set X-A=\"1\" response_remove Server,Via\n"
+                 "middleware d (line 14): redirect 308 scheme=https host=a.org port=8443 path=/x\n"
+                 "middleware e (line 15): ip_allow 2 ranges\n"
+                 "middleware f (line 16): retry 3 attempts\n"
+                 "middleware g (line 17): max_body_size 1024 bytes\n"
+                 "middleware h (line 18): add_prefix /app\n"
+                 "middleware i (line 19): strip_prefix /a /b\n",
+                 summary(c).c_str());
+    CHECK(route_table(loaded(service_with(""))).empty());
+}
+
 TEST(ConfigRoutes, HostsAreLowerCasedWithoutTheTrailingDot) {
     const Config c = loaded(gateway("    { host = \"API.Example.COM.\"; service = \"web\"; },\n"
                                     "    { host = \"*.Example.com\"; service = \"web\"; },\n"
@@ -1414,6 +1464,70 @@ TEST(ConfigMiddlewares, NameTypeAndUniqueness) {
                          "  { name = \"m\"; type = \"retry\"; }\n);\n"));
     CHECK_ERRORS("bad.conf:6: middlewares[0].attempts: unknown key",
                  middleware_is("type = \"request_id\"; attempts = 1;"));
+}
+
+TEST(ConfigMiddlewares, BasicAuthReadsTheHtpasswdFileNextToTheConfig) {
+    ConfigDir dir;
+    dir.write("users", "# admins\nalice:$6$abcdefgh$ltjgWl6579NluT/Vi1nwEvcil.G5Nbc4NiXZaNGStk8PSwGfQv72N2CKPPrVA\n"
+                       "bob:$2y$05$wnNcBV9sLpW8hxKWAp9gjeTNlsj1/HfAzGvFEjdYpNo5./fXIMze2\n");
+    const std::string main_conf =
+        dir.write("main.conf", middleware_is("type = \"basic_auth\"; htpasswd = \"users\"; realm = \"admin\";"
+                                             " remove_header = true;"));
+    const Config c = load_file(main_conf);
+    const Middleware& m = c.middlewares[0];
+    CHECK(m.type == MiddlewareType::BasicAuth);
+    STRCMP_EQUAL("users", m.htpasswd.c_str());
+    STRCMP_EQUAL("admin", m.realm.c_str());
+    CHECK(m.remove_header);
+    LONGS_EQUAL(2, m.users.size());
+    STRCMP_EQUAL("alice", m.users[0].first.c_str());
+    STRCMP_EQUAL("$2y$05$wnNcBV9sLpW8hxKWAp9gjeTNlsj1/HfAzGvFEjdYpNo5./fXIMze2", m.users[1].second.c_str());
+    LONGS_EQUAL(2, c.files.size());
+    STRCMP_EQUAL(main_conf.c_str(), c.files[0].c_str());
+    STRCMP_EQUAL(dir.path("users").c_str(), c.files[1].c_str());
+}
+
+TEST(ConfigMiddlewares, BasicAuthDefaultsAndAbsolutePath) {
+    ConfigDir dir;
+    const std::string users = dir.write("users", "alice:$5$salt$Rk1OoqhJb0ceP9tdiFfUNx3xCr5TP.2IDcL8d5/iK/6\n");
+    const Config c = loaded(middleware_is("type = \"basic_auth\"; htpasswd = \"" + users + "\";"));
+    STRCMP_EQUAL("easyproxy", c.middlewares[0].realm.c_str());
+    CHECK_FALSE(c.middlewares[0].remove_header);
+    LONGS_EQUAL(1, c.middlewares[0].users.size());
+    LONGS_EQUAL(1, c.files.size());  // load_string: no config file of its own
+    STRCMP_EQUAL(users.c_str(), c.files[0].c_str());
+}
+
+TEST(ConfigMiddlewares, BasicAuthErrorsNameTheHtpasswdFileAndLine) {
+    ConfigDir dir;
+    const std::string apr1 = dir.write("apr1", "# made by plain htpasswd\nbob:$apr1$Q5.35P0E$geos7J8qfWVHyqgo0CK.S.\n");
+    const std::string empty = dir.write("empty", "# nobody\n");
+    CHECK_ERRORS(("bad.conf:6: middlewares[0].htpasswd: " + apr1 + ":2: user \"bob\": $apr1$ (htpasswd's default "
+                  "MD5) is not supported by crypt(3); make it with htpasswd -B or openssl passwd -6").c_str(),
+                 middleware_is("type = \"basic_auth\"; htpasswd = \"" + apr1 + "\";"));
+    CHECK_ERRORS(("bad.conf:6: middlewares[0].htpasswd: " + empty + " lists no user (every request would get "
+                  "401)").c_str(),
+                 middleware_is("type = \"basic_auth\"; htpasswd = \"" + empty + "\";"));
+    CHECK_ERRORS(("bad.conf:6: middlewares[0].htpasswd: cannot read " + dir.path("none") +
+                  ": No such file or directory").c_str(),
+                 middleware_is("type = \"basic_auth\"; htpasswd = \"" + dir.path("none") + "\";"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0]: missing required key \"htpasswd\"", middleware_is("type = \"basic_auth\";"));
+    const std::string good = dir.write("good", "alice:$6$a$b\n");
+    CHECK_ERRORS("bad.conf:6: middlewares[0].realm: must not contain quotes, backslashes or control characters",
+                 middleware_is("type = \"basic_auth\"; realm = \"a\\\"b\"; htpasswd = \"" + good + "\";"));
+}
+
+TEST(ConfigMiddlewares, FilesListsIncludesOnce) {
+    ConfigDir dir;
+    const std::string main_conf = dir.write("main.conf", "global = {\n@include \"g.conf\"\n};\n"
+                                                         "@include \"s.conf\"\n");
+    dir.write("g.conf", "workers = 1;\n");
+    dir.write("s.conf", service_with(""));
+    const Config c = load_file(main_conf);
+    LONGS_EQUAL(3, c.files.size());
+    STRCMP_EQUAL(main_conf.c_str(), c.files[0].c_str());
+    STRCMP_EQUAL(dir.path("g.conf").c_str(), c.files[1].c_str());
+    STRCMP_EQUAL(dir.path("s.conf").c_str(), c.files[2].c_str());
 }
 
 TEST_GROUP(ConfigShipped){};
