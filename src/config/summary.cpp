@@ -38,9 +38,9 @@ std::string join(const std::vector<std::string>& items, const char* separator) {
 }
 
 std::string pairs_text(const char* label, const std::vector<std::pair<std::string, std::string>>& pairs) {
-    std::string text;
-    for (const auto& [name, value] : pairs) text += std::string(" ") + label + " " + name + "=\"" + value + "\"";
-    return text;
+    std::vector<std::string> items;
+    for (const auto& [name, value] : pairs) items.push_back(name + "=\"" + value + "\"");
+    return items.empty() ? "" : std::string(" ") + label + " " + join(items, ",");
 }
 
 std::string names_text(const char* label, const std::vector<std::string>& names) {

@@ -1599,3 +1599,19 @@ TEST(ConfigShipped, MysqlExample) {
     CHECK_FALSE(c.services[0].servers[0].backup);
     CHECK(c.services[0].servers[1].backup);
 }
+
+TEST(ConfigShipped, GatewayExample) {
+    const Config c = loaded_file("conf/examples/gateway.conf");
+    LONGS_EQUAL(0, c.warnings.size());
+    const Service& edge = c.services[0];
+    CHECK(edge.is_entry_point());
+    LONGS_EQUAL(6, edge.routes.size());
+    STRCMP_EQUAL("/upload", edge.routes[0].path.c_str());
+    STRCMP_EQUAL("admin", c.services[edge.routes[1].service_index].name.c_str());
+    STRCMP_EQUAL("EPSRV", c.services[3].sticky_cookie.c_str());
+    const Middleware& auth = c.middlewares[edge.routes[1].chain.back()];
+    CHECK(auth.type == MiddlewareType::BasicAuth);
+    LONGS_EQUAL(2, auth.users.size());
+    LONGS_EQUAL(2, c.files.size());
+    CHECK(c.files[1].ends_with("conf/examples/gateway.htpasswd"));
+}
