@@ -133,13 +133,11 @@ public:
         : file_(std::move(file)), include_dir_(std::move(include_dir)) {}
 
     void add(const Setting& at, std::string path, std::string message) {
-        // The root group has no line of its own: it opens the file.
-        const int line = at.isRoot() ? 1 : static_cast<int>(at.getSourceLine());
-        list_.push_back(Diagnostic{source_file(at), line, std::move(path), std::move(message)});
+        list_.push_back(at_setting(at, std::move(path), std::move(message)));
     }
+    // What loads but looks like a mistake: the config is used all the same.
     void warn(const Setting& at, std::string path, std::string message) {
-        const int line = at.isRoot() ? 1 : static_cast<int>(at.getSourceLine());
-        warnings_.push_back(Diagnostic{source_file(at), line, std::move(path), std::move(message)});
+        warnings_.push_back(at_setting(at, std::move(path), std::move(message)));
     }
     // Problems are found group by group; people read them in file order.
     std::vector<Diagnostic> sorted() && { return by_line(std::move(list_)); }
@@ -159,6 +157,12 @@ private:
         const char* source = at.getSourceFile();
         if (!source) return file_;
         return source[0] == '/' ? source : include_dir_ + source;
+    }
+
+    Diagnostic at_setting(const Setting& at, std::string path, std::string message) const {
+        // The root group has no line of its own: it opens the file.
+        const int line = at.isRoot() ? 1 : static_cast<int>(at.getSourceLine());
+        return Diagnostic{source_file(at), line, std::move(path), std::move(message)};
     }
 
     static std::vector<Diagnostic> by_line(std::vector<Diagnostic> list) {
