@@ -43,33 +43,25 @@ PathResult decode_path(std::string_view in, char* out, size_t cap, size_t& len) 
             dot = true;
     };
     for (size_t i = 0; i < in.size();) {
-        const uint8_t c = uint8_t(in[i]);
-        size_t take = 1;
-        char decoded = char(c);
-        if (c == '%' && i + 2 < in.size() && is(uint8_t(in[i + 1]), kHex) && is(uint8_t(in[i + 2]), kHex)) {
-            const uint8_t v = uint8_t(hex_value(uint8_t(in[i + 1])) * 16 + hex_value(uint8_t(in[i + 2])));
-            if (unreserved(v)) {
-                take = 3;
-                decoded = char(v);
-            } else {
-                // kept exactly as sent, hex digits in their case
-                if (o + 3 > cap) return PathResult::TooLong;
-                memcpy(out + o, in.data() + i, 3);
-                o += 3;
-                i += 3;
-                continue;
-            }
+        const bool escape =
+            in[i] == '%' && i + 2 < in.size() && is(uint8_t(in[i + 1]), kHex) && is(uint8_t(in[i + 2]), kHex);
+        const uint8_t v = escape ? uint8_t(hex_value(uint8_t(in[i + 1])) * 16 + hex_value(uint8_t(in[i + 2]))) : 0;
+        if (escape && !unreserved(v)) {
+            // kept exactly as sent, hex digits in their case
+            if (cap - o < 3) return PathResult::TooLong;
+            memcpy(out + o, in.data() + i, 3);
+            o += 3;
+            i += 3;
+            continue;
         }
+        const char c = escape ? char(v) : in[i];  // never a decoded '/': not unreserved
+        i += escape ? 3 : 1;
+        if (o == cap) return PathResult::TooLong;
         if (c == '/') {
             end_segment();
-            if (o + 1 > cap) return PathResult::TooLong;
-            out[o++] = '/';
-            segment = o;
-        } else {
-            if (o + 1 > cap) return PathResult::TooLong;
-            out[o++] = decoded;
+            segment = o + 1;
         }
-        i += take;
+        out[o++] = c;
     }
     end_segment();
     len = o;
