@@ -19,6 +19,7 @@
 #include "net/address.hpp"
 
 #include <CppUTest/TestHarness.h>
+#include <CppUTest/TestMemoryAllocator.h>
 
 using namespace ep::http;
 using ep::config::Middleware;
@@ -606,6 +607,74 @@ TEST(MiddlewareBasicAuth, TheCacheIsPerMiddleware) {
     LONGS_EQUAL(2, c.mws->password_checks());
     CHECK_FALSE(c.run(r));  // the first's success says nothing of the second
     LONGS_EQUAL(3, c.mws->password_checks());
+}
+
+// Counts what operator new is asked for while installed, and hands it to
+// the allocator it replaced (so memory it gave may be freed after it is gone).
+class CountingAllocator : public TestMemoryAllocator {
+public:
+    explicit CountingAllocator(TestMemoryAllocator* real) : real_(real) {}
+    size_t count = 0;
+    char* alloc_memory(size_t size, const char* file, size_t line) override {
+        ++count;
+        return real_->alloc_memory(size, file, line);
+    }
+    void free_memory(char* memory, size_t size, const char* file, size_t line) override {
+        real_->free_memory(memory, size, file, line);
+    }
+    const char* name() const override { return real_->name(); }
+    const char* alloc_name() const override { return real_->alloc_name(); }
+    const char* free_name() const override { return real_->free_name(); }
+    TestMemoryAllocator* actualAllocator() override { return real_->actualAllocator(); }
+
+private:
+    TestMemoryAllocator* real_;
+};
+
+// A chain of every type that lets the request through allocates nothing
+// once its plan and caches are warm.
+TEST(MiddlewareBasicAuth, NoAllocationOnceWarm) {
+    auto table = RateTable::create(1024);
+    Middleware headers = make(MiddlewareType::Headers, "headers");
+    headers.request_set = {{"X-A", "1"}};
+    headers.request_add = {{"X-B", "2"}};
+    headers.request_remove = {"X-C"};
+    headers.response_set = {{"X-Frame-Options", "DENY"}};
+    headers.response_add = {{"Vary", "Origin"}};
+    headers.response_remove = {"Server"};
+    Middleware strip = make(MiddlewareType::StripPrefix, "strip");
+    strip.prefixes = {"/api"};
+    Middleware add = make(MiddlewareType::AddPrefix, "add");
+    add.prefixes = {"/internal"};
+    Middleware allow = make(MiddlewareType::IpAllow, "allow");
+    allow.allow = {cidr("127.0.0.0/8")};
+    Middleware limit = make(MiddlewareType::RateLimit, "limit");
+    limit.average = 1000000;
+    limit.burst = 1000000;
+    Middleware to_https = make(MiddlewareType::Redirect, "to-https");
+    to_https.scheme = "https";  // the request is https already: passes
+    Middleware retry = make(MiddlewareType::Retry, "retry");
+    Middleware body = make(MiddlewareType::MaxBodySize, "body");
+    body.max_body_size = 100;
+    Chain c({headers, to_https, make(MiddlewareType::RequestId, "id"), strip, add, allow, limit, auth(), retry, body},
+            table.get());
+    Req a(get("/api/users?x=1", basic("alice:wonderland")));
+    Req b(get("/api/orders/1234567890/items?y=2", basic("alice:wonderland")));
+    a.request.tls = b.request.tls = true;
+    CHECK_TRUE(c.run(b));
+    CHECK_TRUE(c.run(a));
+
+    TestMemoryAllocator* before = getCurrentNewAllocator();
+    static CountingAllocator counting(before);  // outlives what it counted
+    counting.count = 0;
+    setCurrentNewAllocator(&counting);
+    bool all = true;
+    for (int i = 0; i < 100; ++i) all = c.run(i % 2 ? a : b) && all;
+    setCurrentNewAllocator(before);
+    CHECK_TRUE(all);
+    LONGS_EQUAL(0, counting.count);
+    STRCMP_EQUAL("/internal/users", c.plan.path.c_str());
+    LONGS_EQUAL(1, c.mws->password_checks());
 }
 
 TEST_GROUP(RateTable) {
