@@ -157,22 +157,21 @@ bool equal_constant_time(const char* a, size_t a_len, std::string_view b) {
     return diff == 0;
 }
 
-// The request side of one layer; false when it answered (plan.status set).
+// One request on its way through the chain.
 struct Run {
-    const config::Config& cfg;
     const Request& req;
     Plan& plan;
     std::string_view original_path;
 
     std::string_view current_path() const { return plan.path_set ? std::string_view(plan.path) : original_path; }
 
+    // Always false: what a layer returns when it answered.
     bool answer(uint32_t index, int status) {
         plan.status = status;
         plan.answered_by = int32_t(index);
         return false;
     }
 };
-
 
 constexpr size_t kAuthCacheMax = 1024;  // entries; cleared when full
 constexpr size_t kMaxCredentials = 1024;  // decoded "user:password" bytes
@@ -367,7 +366,7 @@ bool Middlewares::on_request(const std::vector<uint32_t>& chain, const Request& 
     const config::Config& cfg = st.cfg;
     const Head& head = *req.head;
     const char* buf = req.buf;
-    Run run{cfg, req, plan, head.path.in(buf)};
+    Run run{req, plan, head.path.in(buf)};
     Side request{plan.request_remove, plan.request_add};
 
     size_t ran = 0;  // layers whose request side passed: they have a response side
