@@ -237,9 +237,9 @@ TEST(Format, TableSessions) {
 }
 
 TEST(Format, CsvServices) {
-    STRCMP_EQUAL(R"~(# service,mode,balance,servers,servers_usable,active,accepted,denied,no_server,connections,failures,retries,bytes_in,bytes_out,local_errors,requests,responses_1xx,responses_2xx,responses_3xx,responses_4xx,responses_5xx,errors_502,errors_503,errors_504,server_connections_opened,server_connections_reused
-web,tcp,roundrobin,3,1,12,1500,3,0,1500,5,5,1258803,5244928,0,0,0,0,0,0,0,0,0,0,0,0
-db,tcp,leastconn,1,0,0,7,0,2,7,0,0,100,200,4,0,0,0,0,0,0,0,0,0,0,0
+    STRCMP_EQUAL(R"~(# service,mode,balance,servers,servers_usable,active,accepted,denied,no_server,connections,failures,retries,bytes_in,bytes_out,local_errors,requests,responses_1xx,responses_2xx,responses_3xx,responses_4xx,responses_5xx,errors_502,errors_503,errors_504,server_connections_opened,server_connections_reused,errors_404
+web,tcp,roundrobin,3,1,12,1500,3,0,1500,5,5,1258803,5244928,0,0,0,0,0,0,0,0,0,0,0,0,0
+db,tcp,leastconn,1,0,0,7,0,2,7,0,0,100,200,4,0,0,0,0,0,0,0,0,0,0,0,0
 )~",
                  stats::format(snap, stats::View::Services, stats::Format::Csv, false).c_str());
 }
@@ -484,7 +484,9 @@ TEST(Format, JsonAll) {
   "workers": [
     {"slot":0,"pid":5001,"generation":2,"state":"running","active":12,"accepted":1507,"started_unix_ms":1699999940000,"uptime_ms":60000,"loop_age_ms":0,"bytes_spliced":3145728,"cold_fds":7,"local_errors":4},
     {"slot":1,"pid":4999,"generation":1,"state":"draining","active":1,"accepted":99,"started_unix_ms":1699996400000,"uptime_ms":3600000,"loop_age_ms":0,"bytes_spliced":0,"cold_fds":0,"local_errors":0}
-  ]
+  ],
+  "routes": [],
+  "middlewares": []
 }
 )~",
                  stats::format_json_all(snap).c_str());
@@ -713,13 +715,14 @@ TEST(Format, HttpJsonHasRequestCountersForHttpServicesOnly) {
     CHECK(json.find("\"service\":\"web\",\"mode\":\"http\"") != std::string::npos);
     CHECK(json.find(",\"requests\":120,\"responses_1xx\":0,\"responses_2xx\":100,\"responses_3xx\":0,"
                     "\"responses_4xx\":12,\"responses_5xx\":8,\"errors_502\":5,\"errors_503\":2,\"errors_504\":1,"
-                    "\"server_connections_opened\":4,\"server_connections_reused\":116}") != std::string::npos);
+                    "\"server_connections_opened\":4,\"server_connections_reused\":116,\"errors_404\":0}") !=
+          std::string::npos);
     CHECK(json.find("\"bytes_out\":200}") != std::string::npos);  // db, tcp: no http keys
 }
 
 TEST(Format, HttpCsvColumns) {
     const std::string csv = stats::format(http_snapshot(), stats::View::Services, stats::Format::Csv, false);
-    CHECK(csv.find("\nweb,http,roundrobin,3,1,12,1500,3,0,1500,5,5,1258803,5244928,0,120,0,100,0,12,8,5,2,1,4,116\n") !=
+    CHECK(csv.find("\nweb,http,roundrobin,3,1,12,1500,3,0,1500,5,5,1258803,5244928,0,120,0,100,0,12,8,5,2,1,4,116,0\n") !=
           std::string::npos);
 }
 
