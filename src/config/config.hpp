@@ -205,8 +205,8 @@ const char* middleware_type_name(MiddlewareType t);
 void sort_routes(std::vector<Route>& routes);
 
 // A route in one line, its conditions in a fixed order then its pool:
-// "host=api.example.com path_prefix=/v1/ methods=GET,HEAD -> api", or
-// "any -> web" when it has none. What `-t`, epstat and the statistics call it
+// "priority=5 host=api.example.com path_prefix=/v1/ methods=GET,HEAD
+// header X-Canary="1" -> api", or "any -> web" when it has none. What `-t`, epstat and the statistics call it
 // (the shared memory keys a route's counters by it).
 std::string route_text(const Route& r);
 

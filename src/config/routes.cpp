@@ -40,22 +40,20 @@ void sort_routes(std::vector<Route>& routes) {
 
 std::string route_text(const Route& r) {
     std::string out;
-    auto add = [&](const char* key, std::string_view value) {
+    auto add = [&](std::string_view item) {
         if (!out.empty()) out += ' ';
-        out += key;
-        out += '=';
-        out += value;
+        out += item;
     };
-    if (!r.host.empty()) add("host", r.host);
-    if (!r.path.empty()) add("path", r.path);
-    if (!r.path_prefix.empty()) add("path_prefix", r.path_prefix);
+    if (r.has_priority) add("priority=" + std::to_string(r.priority));
+    if (!r.host.empty()) add("host=" + r.host);
+    if (!r.path.empty()) add("path=" + r.path);
+    if (!r.path_prefix.empty()) add("path_prefix=" + r.path_prefix);
     if (!r.methods.empty()) {
         std::string methods;
         for (const auto& m : r.methods) methods += (methods.empty() ? "" : ",") + m;
-        add("methods", methods);
+        add("methods=" + methods);
     }
-    for (const auto& [name, value] : r.headers) add("header", name + ":" + value);
-    if (r.has_priority) add("priority", std::to_string(r.priority));
+    for (const auto& [name, value] : r.headers) add("header " + name + "=\"" + value + "\"");
     if (out.empty()) out = "any";
     return out + " -> " + r.service;
 }

@@ -206,7 +206,7 @@ void make_gateway(shm::Segment& seg) {
     auto routes = seg.routes();
     set_route(routes[0], 2, 2, "any -> web", "web");
     set_route(routes[1], 2, 0, "host=api.example.com path_prefix=/v1/ -> api", "api");
-    set_route(routes[2], 2, 1, "host=*.example.com methods=GET,HEAD header=X-Tag:\"a\" -> web", "web");
+    set_route(routes[2], 2, 1, "host=*.example.com methods=GET,HEAD header X-Tag=\"a\" -> web", "web");
     set_route(routes[3], 2, 1, "path=/old -> web", "web");
     routes[3].state = uint8_t(shm::SlotState::Retired);
     auto middlewares = seg.middlewares();
@@ -815,7 +815,7 @@ TEST(Format, HttpPrometheusFamilies) {
 TEST(Format, TableRoutesInMatchOrderThenNoRoute) {
     STRCMP_EQUAL(R"~(SERVICE  #  ROUTE                                                        HITS  2XX  3XX  4XX  5XX  401  403  429
 www      1  host=api.example.com path_prefix=/v1/ -> api                  700  650    0   40   10    4    7   29
-www      2  host=*.example.com methods=GET,HEAD header=X-Tag:"a" -> web   200  180   20    0    0    0    0    0
+www      2  host=*.example.com methods=GET,HEAD header X-Tag="a" -> web   200  180   20    0    0    0    0    0
 www      3  any -> web                                                     94   93    0    0    0    0    0    0
 www      -  no route (404)                                                  6    -    -    6    -    -    -    -
 )~",
@@ -833,7 +833,7 @@ admin       basic_auth        4
 TEST(Format, CsvRoutes) {
     STRCMP_EQUAL(R"~(# service,position,route,pool,hits,responses_1xx,responses_2xx,responses_3xx,responses_4xx,responses_5xx,denied_401,denied_403,denied_429
 www,1,host=api.example.com path_prefix=/v1/ -> api,api,700,0,650,0,40,10,4,7,29
-www,2,"host=*.example.com methods=GET,HEAD header=X-Tag:""a"" -> web",web,200,0,180,20,0,0,0,0,0
+www,2,"host=*.example.com methods=GET,HEAD header X-Tag=""a"" -> web",web,200,0,180,20,0,0,0,0,0
 www,3,any -> web,web,94,1,93,0,0,0,0,0,0
 )~",
                  stats::format(gateway_snapshot(), stats::View::Routes, stats::Format::Csv, false).c_str());
@@ -849,7 +849,7 @@ TEST(Format, JsonRoutes) {
   "master": {"pid":2147483000,"alive":false,"generation":2,"start_unix_ms":1699996277000,"uptime_ms":3723000,"heartbeat_age_ms":250,"watchdog_kills":1,"config_file":"/etc/easyproxy/easyproxy.conf"},
   "routes": [
     {"service":"www","position":1,"route":"host=api.example.com path_prefix=/v1/ -> api","pool":"api","hits":700,"responses_1xx":0,"responses_2xx":650,"responses_3xx":0,"responses_4xx":40,"responses_5xx":10,"denied_401":4,"denied_403":7,"denied_429":29},
-    {"service":"www","position":2,"route":"host=*.example.com methods=GET,HEAD header=X-Tag:\"a\" -> web","pool":"web","hits":200,"responses_1xx":0,"responses_2xx":180,"responses_3xx":20,"responses_4xx":0,"responses_5xx":0,"denied_401":0,"denied_403":0,"denied_429":0},
+    {"service":"www","position":2,"route":"host=*.example.com methods=GET,HEAD header X-Tag=\"a\" -> web","pool":"web","hits":200,"responses_1xx":0,"responses_2xx":180,"responses_3xx":20,"responses_4xx":0,"responses_5xx":0,"denied_401":0,"denied_403":0,"denied_429":0},
     {"service":"www","position":3,"route":"any -> web","pool":"web","hits":94,"responses_1xx":1,"responses_2xx":93,"responses_3xx":0,"responses_4xx":0,"responses_5xx":0,"denied_401":0,"denied_403":0,"denied_429":0}
   ]
 }
@@ -882,7 +882,7 @@ TEST(Format, PrometheusRouteAndMiddlewareFamilies) {
     STRCMP_CONTAINS(R"~(# HELP easyproxy_route_requests_total HTTP requests that matched the route.
 # TYPE easyproxy_route_requests_total counter
 easyproxy_route_requests_total{service="www",route="host=api.example.com path_prefix=/v1/ -> api"} 700
-easyproxy_route_requests_total{service="www",route="host=*.example.com methods=GET,HEAD header=X-Tag:\"a\" -> web"} 200
+easyproxy_route_requests_total{service="www",route="host=*.example.com methods=GET,HEAD header X-Tag=\"a\" -> web"} 200
 easyproxy_route_requests_total{service="www",route="any -> web"} 94
 # HELP easyproxy_route_responses_total HTTP responses sent to clients for requests of the route, by status class.
 # TYPE easyproxy_route_responses_total counter

@@ -287,8 +287,8 @@ TEST(ShmRoutes, TextOfARouteNamesItsConditionsThenItsPool) {
     r.headers = {{"X-Canary", "1"}};
     r.has_priority = true;
     r.priority = 5;
-    STRCMP_EQUAL("host=api.example.com path=/v1/health path_prefix=/v1/ methods=GET,HEAD header=X-Canary:1 "
-                 "priority=5 -> api",
+    STRCMP_EQUAL("priority=5 host=api.example.com path=/v1/health path_prefix=/v1/ methods=GET,HEAD "
+                 "header X-Canary=\"1\" -> api",
                  config::route_text(r).c_str());
     STRCMP_EQUAL("any -> web", config::route_text(route("", "", "web")).c_str());
 }
