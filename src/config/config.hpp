@@ -207,4 +207,10 @@ const char* middleware_type_name(MiddlewareType t);
 // then file order.
 void sort_routes(std::vector<Route>& routes);
 
+// A route in one line, its conditions in a fixed order then its pool:
+// "priority=5 host=api.example.com path_prefix=/v1/ methods=GET,HEAD
+// header X-Canary="1" -> api", or "any -> web" when it has none. What `-t`, epstat and the statistics call it
+// (the shared memory keys a route's counters by it).
+std::string route_text(const Route& r);
+
 }  // namespace ep::config

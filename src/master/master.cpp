@@ -259,6 +259,12 @@ void Master::create_shared_memory() {
     // servers and services a reload adds while the old ones still drain.
     cap.services = cap.services * 2 + 16;
     cap.servers = cap.servers * 2 + 64;
+    // Routes and middlewares are small and a reload may add many: fixed
+    // room, more when the config already holds more.
+    uint32_t routes = 0;
+    for (const auto& s : cfg_.services) routes += uint32_t(s.routes.size());
+    cap.routes = std::max<uint32_t>(1024, routes * 2 + 64);
+    cap.middlewares = std::max<uint32_t>(256, uint32_t(cfg_.middlewares.size()) * 2 + 16);
     // Room for several generations at once (reloads in quick succession while
     // old workers finish their connections), plus respawns.
     cap.workers = workers_count_ * 8 + 8;

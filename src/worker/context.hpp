@@ -2,7 +2,7 @@
 // connection is handled by the TCP relay or by the HTTP session, chosen by
 // its service's mode; both see the worker only through this interface: the
 // poller, the timers, the buffer pool, each service's upstream, the shared
-// session slots and the access log.
+// session, route and middleware slots and the access log.
 #pragma once
 #include <cstdint>
 #include <string_view>
@@ -79,6 +79,12 @@ public:
     virtual void local_shortage(uint32_t service, int32_t index, int err) = 0;
     // Hands both sockets to the TCP relay (WebSocket after 101).
     virtual void start_tunnel(TunnelStart&& t) = 0;
+    // Where a request's route and middlewares count (shm::RouteSlot,
+    // shm::MiddlewareSlot), resolved at start-up: route `route` in the match
+    // order of config service `service`, middleware `middleware` of
+    // Config::middlewares. Null when out of range.
+    virtual shm::RouteSlot* route_slot(uint32_t service, uint32_t route) = 0;
+    virtual shm::MiddlewareSlot* middleware_slot(uint32_t middleware) = 0;
 };
 
 }  // namespace ep::worker

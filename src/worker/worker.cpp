@@ -95,6 +95,13 @@ public:
     void access_log(std::string_view line) override;
     void local_shortage(uint32_t service, int32_t index, int err) override;
     void start_tunnel(TunnelStart&& t) override;
+    shm::RouteSlot* route_slot(uint32_t service, uint32_t route) override {
+        if (service >= route_slots_.size() || route >= route_slots_[service].size()) return nullptr;
+        return route_slots_[service][route];
+    }
+    shm::MiddlewareSlot* middleware_slot(uint32_t middleware) override {
+        return middleware < middleware_slots_.size() ? middleware_slots_[middleware] : nullptr;
+    }
 
 private:
     void accept_from(Listener& l);
@@ -134,6 +141,8 @@ private:
     std::unique_ptr<Poller> poller_;
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::vector<Upstream> upstreams_;                  // by service
+    std::vector<std::vector<shm::RouteSlot*>> route_slots_;  // [service][route in match order]
+    std::vector<shm::MiddlewareSlot*> middleware_slots_;     // by config middleware
     std::vector<std::unique_ptr<Handler>> conns_;      // all live connections
     std::vector<Handler*> closed_;                     // freed after the event batch
     TimerHeap timers_;
@@ -175,6 +184,13 @@ Worker::Worker(const Setup& setup, std::unique_ptr<Poller> poller)
         upstreams_.emplace_back(cfg_.services[i], all_services[slot_index], slot_index, std::move(servers),
                                 setup.slots->server[i]);
     }
+    auto all_routes = setup.segment->routes();
+    for (const auto& routes : setup.slots->route) {
+        auto& slots = route_slots_.emplace_back();
+        for (uint32_t x : routes) slots.push_back(&all_routes[x]);
+    }
+    auto all_middlewares = setup.segment->middlewares();
+    for (uint32_t x : setup.slots->middleware) middleware_slots_.push_back(&all_middlewares[x]);
     free_sessions_.reserve(sessions_.size());
     for (int32_t i = int32_t(sessions_.size()) - 1; i >= 0; --i) free_sessions_.push_back(i);
     for (const auto& ref : setup.listeners) {
