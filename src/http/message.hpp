@@ -24,6 +24,9 @@ enum class Method : uint8_t { Get, Head, Post, Put, Delete, Options, Trace, Conn
 
 // Safe to retry on another connection (RFC 9110 §9.2.2).
 bool idempotent(Method m);
+// The method a request line's token names (case-sensitive, RFC 9110 §9.1);
+// Other for any other token.
+Method method_of(std::string_view text);
 
 struct Span {
     uint32_t off = 0;

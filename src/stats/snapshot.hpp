@@ -1,5 +1,5 @@
 // snapshot.hpp: a consistent, plain copy of the shared-memory segment (names,
-// states, counters, workers, sessions) taken in one pass, so that epstat, epctl
+// states, counters, routes, middlewares, workers, sessions) taken in one pass, so that epstat, epctl
 // and the stats endpoint format numbers that belong together (DESIGN.md §6).
 #pragma once
 #include <cstdint>
@@ -61,6 +61,7 @@ struct ServiceStats {
     uint64_t tls_resumed = 0;
     uint64_t tls_failures[5] = {}; // by tls::Failure (kTlsFailureNames)
     uint64_t tls_server_failures = 0;  // handshakes with servers that failed
+    uint64_t errors_404 = 0;       // entry point: no route matched
     // sums over its servers
     uint64_t server_active = 0;
     uint64_t total = 0;
@@ -72,6 +73,24 @@ struct ServiceStats {
 
 // Names of the TLS handshake failure reasons, in tls::Failure order.
 inline constexpr const char* kTlsFailureNames[5] = {"no_shared_cipher", "unknown_ca", "timeout", "protocol", "other"};
+// One route of an entry point (DESIGN.md §8).
+struct RouteStats {
+    std::string service;           // the entry point
+    uint32_t position = 0;         // 0-based place in its match order
+    std::string route;             // config::route_text: "host=api.example.com -> api"
+    std::string pool;              // the service it sends to
+    uint64_t hits = 0;
+    uint64_t responses[5] = {};    // by class, 1xx .. 5xx
+    uint64_t denied_401 = 0;       // basic_auth
+    uint64_t denied_403 = 0;       // ip_allow
+    uint64_t denied_429 = 0;       // rate_limit
+};
+
+struct MiddlewareStats {
+    std::string name;
+    std::string type;              // "rate_limit", ...
+    uint64_t denials = 0;          // requests it refused itself
+};
 
 struct WorkerStats {
     uint32_t slot = 0;
@@ -111,6 +130,8 @@ struct Snapshot {
     bool catalog_consistent = true;  // false: the master kept rewriting it while we read
     std::vector<ServiceStats> services;
     std::vector<ServerStats> servers;
+    std::vector<RouteStats> routes;          // by entry point (service order), then match order
+    std::vector<MiddlewareStats> middlewares;
     std::vector<WorkerStats> workers;
     std::vector<SessionStats> sessions;
 };

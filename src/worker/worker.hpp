@@ -10,6 +10,10 @@
 #include "shm/segment.hpp"
 #include "tls/context.hpp"
 
+namespace ep::http {
+class RateTable;
+}
+
 namespace ep::worker {
 
 struct ListenerRef {
@@ -25,6 +29,7 @@ struct Setup {
     uint32_t slot;             // this worker's WorkerSlot (and session range)
     uint64_t generation;
     std::vector<ListenerRef> listeners;
+    http::RateTable* rates = nullptr;  // rate_limit buckets shared by all workers (made by the master)
 };
 
 // Runs the worker loop until told to stop; returns the process exit code.
