@@ -10,6 +10,7 @@ namespace ep::http {
 struct ServerPool::Idle final : worker::IoTarget, worker::Timer {
     ServerPool* pool = nullptr;
     UniqueFd fd;
+    tls::Stream io;  // the connection's TLS session (server_tls), kept with it
     uint32_t service = 0;
     int32_t index = 0;
     uint32_t requests = 0;
@@ -39,7 +40,7 @@ ServerPool::List& ServerPool::list(uint32_t service, int32_t index) {
     return servers[size_t(index)];
 }
 
-UniqueFd ServerPool::take(uint32_t service, int32_t index, uint32_t& requests) {
+UniqueFd ServerPool::take(uint32_t service, int32_t index, uint32_t& requests, tls::Stream& io) {
     List& l = list(service, index);
     if (l.empty()) return {};
     std::unique_ptr<Idle> idle = std::move(l.back());
@@ -49,11 +50,13 @@ UniqueFd ServerPool::take(uint32_t service, int32_t index, uint32_t& requests) {
     ctx_.timers().cancel(*idle);
     requests = idle->requests;
     UniqueFd fd = std::move(idle->fd);
+    io = std::move(idle->io);
     dead_.push_back(std::move(idle));
     return fd;
 }
 
-void ServerPool::give(uint32_t service, int32_t index, UniqueFd fd, uint32_t requests, uint32_t interest) {
+void ServerPool::give(uint32_t service, int32_t index, UniqueFd fd, tls::Stream io, uint32_t requests,
+                      uint32_t interest) {
     const config::KeepAlive& ka = ctx_.upstream(service).config().keepalive;
     if (ka.max_idle == 0 || requests >= uint32_t(ka.max_requests)) {
         ctx_.poller().forget(fd.get());
@@ -72,6 +75,7 @@ void ServerPool::give(uint32_t service, int32_t index, UniqueFd fd, uint32_t req
     idle->live = true;
     idle->pool = this;
     idle->fd = std::move(fd);
+    idle->io = std::move(io);
     idle->service = service;
     idle->index = index;
     idle->requests = requests;
@@ -91,6 +95,7 @@ void ServerPool::drop(Idle& idle, bool ours) {
     idle.live = false;
     // A connection we end between two messages carries nothing: a reset
     // leaves no TIME_WAIT socket here, so none piles up toward servers.
+    idle.io.reset();
     if (ours) net::close_with_reset(idle.fd);
     else idle.fd.reset();
     dead_.push_back(std::move(*it));

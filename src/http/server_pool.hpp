@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "tls/stream.hpp"
 #include "util/unique_fd.hpp"
 #include "worker/context.hpp"
 
@@ -24,11 +25,12 @@ public:
     // An idle connection to server `index` of `service`, with the count of
     // requests it has carried; empty when none. It stays registered in the
     // poller with read interest: the taker retargets it (no system call).
-    UniqueFd take(uint32_t service, int32_t index, uint32_t& requests);
+    // `io` gets the connection's TLS session (plain when none).
+    UniqueFd take(uint32_t service, int32_t index, uint32_t& requests, tls::Stream& io);
     // Keeps a connection that finished a response cleanly, unless the
     // service's keepalive settings say otherwise (then it is closed). The fd
     // is still registered in the poller, with `interest`.
-    void give(uint32_t service, int32_t index, UniqueFd fd, uint32_t requests, uint32_t interest);
+    void give(uint32_t service, int32_t index, UniqueFd fd, tls::Stream io, uint32_t requests, uint32_t interest);
     size_t idle() const { return count_; }
     // Frees the entries dropped during the event batch (an event may still be
     // queued for them, as for closed connections).

@@ -119,6 +119,7 @@ private:
     void begin_request();
     void connect_server();
     void on_connect_result(int err);
+    void server_handshake();
     void connect_failed(int err, bool timeout);
     void begin_exchange();
     bool exchange();
@@ -272,7 +273,8 @@ void HttpSession::on_io(int fd, uint32_t events) {
     if (closed) return;
     if (server_ && fd == server_.get()) {
         if (phase_ == Phase::Connecting) {
-            on_connect_result((events & kError) ? net::socket_error(fd) : 0);
+            if (server_io_.secure()) server_handshake();
+            else on_connect_result((events & kError) ? net::socket_error(fd) : 0);
             return;
         }
         if (events & (kRead | kError)) server_readable_ = true;
@@ -330,9 +332,10 @@ void HttpSession::on_timer() {
             }
             answer(408, "cR");
             return;
-        case Phase::Connecting:
+        case Phase::Connecting:  // the TCP connect, or the TLS handshake after it
             ctx_.poller().forget(server_.get());
             server_interest_ = 0;
+            server_io_.reset();
             server_.reset();
             connect_failed(ETIMEDOUT, true);
             return;
@@ -581,7 +584,7 @@ void HttpSession::connect_server() {
         // read_response handles that).
         if (!retried_reuse_) {
             uint32_t requests = 0;
-            UniqueFd pooled = ctx_.server_pool().take(pool_, index, requests);
+            UniqueFd pooled = ctx_.server_pool().take(pool_, index, requests, server_io_);
             if (pooled) {
                 server_ = std::move(pooled);
                 reused_ = true;
@@ -610,7 +613,8 @@ void HttpSession::connect_server() {
             return;
         }
         up_->slot().server_conns_opened.fetch_add(1, std::memory_order_relaxed);
-        if (in_progress) {
+        // Over TLS, even a connect done at once goes on to a handshake.
+        if (in_progress || ctx_.server_tls(pool_)) {
             phase_ = Phase::Connecting;
             ctx_.poller().add(server_.get(), kWrite, this);
             server_interest_ = kWrite;
@@ -628,10 +632,23 @@ void HttpSession::connect_server() {
 }
 
 void HttpSession::on_connect_result(int err) {
+    if (err == 0 && !server_io_.secure()) {
+        if (const tls::ClientSide* side = ctx_.server_tls(pool_)) {
+            // Connected: the TLS handshake follows, under the same connect_timeout.
+            SSL* ssl = side->new_session(server_.get(), up_->server_config(server_index_).address_text);
+            if (ssl) {
+                server_io_ = tls::Stream(ssl);
+                server_handshake();
+                return;
+            }
+            err = ENOMEM;
+        }
+    }
     ctx_.timers().cancel(*this);
     if (err != 0) {
         ctx_.poller().forget(server_.get());
         server_interest_ = 0;
+        server_io_.reset();
         server_.reset();
         connect_failed(err, false);
         return;
@@ -639,6 +656,25 @@ void HttpSession::on_connect_result(int err) {
     up_->connected(server_index_);
     begin_exchange();
     progress();
+}
+
+// One step of the TLS handshake with a server; a failure is a connect
+// failure (counted on the server, retried elsewhere under `retries`).
+void HttpSession::server_handshake() {
+    tls::Failure why = tls::Failure::Other;
+    const int r = server_io_.handshake(why);
+    if (r == 0) {
+        set_interest(server_.get(), server_interest_, server_io_.wants());
+        return;
+    }
+    if (r < 0) {
+        up_->slot().tls_server_failures.fetch_add(1, std::memory_order_relaxed);
+        LOG_WARN("%s/%s: TLS handshake failed: %s", up_->config().name.c_str(), up_->server(server_index_).name,
+                 tls::failure_name(why));
+        on_connect_result(EPROTO);
+        return;
+    }
+    on_connect_result(0);
 }
 
 void HttpSession::connect_failed(int err, bool timeout) {
@@ -833,6 +869,7 @@ bool HttpSession::read_response() {
             retried_reuse_ = true;
             ctx_.poller().forget(server_.get());
             server_interest_ = 0;
+            server_io_.reset();
             server_.reset();
             const int32_t index = server_index_;
             tried_.count = 0;
@@ -1042,14 +1079,15 @@ void HttpSession::release_server(bool reusable) {
     if (server_index_ < 0) return;
     if (server_) {
         if (reusable) {
-            ctx_.server_pool().give(pool_, server_index_, std::move(server_), server_requests_ + 1,
-                                    server_interest_);
+            ctx_.server_pool().give(pool_, server_index_, std::move(server_), std::move(server_io_),
+                                    server_requests_ + 1, server_interest_);
         } else {
             // Done with (or giving up on) this connection: what is still in
             // flight does not matter, and a reset leaves no TIME_WAIT here.
             ctx_.poller().forget(server_.get());
             net::close_with_reset(server_);
         }
+        server_io_.reset();
         server_.reset();
     }
     server_interest_ = 0;
@@ -1097,6 +1135,7 @@ void HttpSession::start_tunnel() {
     t.client_io = std::move(client_io_);
     t.client_addr = peer_;
     t.server = std::move(server_);
+    t.server_io = std::move(server_io_);
     t.server_index = server_index_;
     server_index_ = -1;  // and with the server's active unit
     t.to_server = to_server_bytes;
@@ -1154,6 +1193,7 @@ void HttpSession::finish() {
     release_server(false);
     if (server_) {
         ctx_.poller().forget(server_.get());
+        server_io_.reset();
         net::close_with_reset(server_);
     }
     if (client_) {

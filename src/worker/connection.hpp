@@ -34,7 +34,8 @@ struct Flow {
     bool done() const { return eof && shut; }
 };
 
-enum class Phase : uint8_t { Connecting, Relaying, Closed };
+// Securing: connected to a server with server_tls, handshaking with it.
+enum class Phase : uint8_t { Connecting, Securing, Relaying, Closed };
 
 // The TCP relay of one client connection (also the tunnel of an upgraded
 // HTTP connection).

@@ -10,6 +10,7 @@
 #include "balance/balancer.hpp"
 #include "net/address.hpp"
 #include "shm/layout.hpp"
+#include "tls/context.hpp"
 #include "tls/stream.hpp"
 #include "util/unique_fd.hpp"
 #include "worker/buffer_pool.hpp"
@@ -80,6 +81,8 @@ public:
     virtual shm::WorkerSlot& slot() = 0;
     virtual Upstream& upstream(uint32_t service) = 0;
     virtual http::ServerPool& server_pool() = 0;
+    // How service `service` reaches its servers over TLS (server_tls), or null.
+    virtual const tls::ClientSide* server_tls(uint32_t service) = 0;
     // The router of an entry point (a service with routes), else null.
     virtual http::Router* router(uint32_t service) = 0;
     // Every middleware of the config, with the worker's state for them.

@@ -91,6 +91,9 @@ public:
     shm::WorkerSlot& slot() override { return slot_; }
     Upstream& upstream(uint32_t service) override { return upstreams_[service]; }
     http::ServerPool& server_pool() override { return server_pool_; }
+    const tls::ClientSide* server_tls(uint32_t service) override {
+        return tls_ ? tls_->client_side(service) : nullptr;
+    }
     http::Router* router(uint32_t service) override { return routers_[service].get(); }
     http::Middlewares& middlewares() override { return middlewares_; }
     void session_server(int32_t session, int32_t server_slot) override;
@@ -115,6 +118,8 @@ private:
     bool admitted(Upstream& svc, const net::Address& client);
     void start_connect(Connection& c);
     void on_connect_result(Connection& c, int err);
+    void secure_server(Connection& c);
+    void server_handshake(Connection& c);
     int32_t pick_server(Connection& c);
     void connect_failed(Connection& c, int err, bool timeout);
     void local_failure(Connection& c, int err);
@@ -440,12 +445,16 @@ void Worker::start_connect(Connection& c) {
             poller_->add(c.server.get(), kWrite, &c);
             return;
         }
-        begin_relay(c);
+        secure_server(c);
         return;
     }
 }
 
 void Worker::on_connect_result(Connection& c, int err) {
+    if (err == 0) {
+        secure_server(c);
+        return;
+    }
     timers_.cancel(c);
     if (err != 0) {
         poller_->forget(c.server.get());
@@ -458,10 +467,67 @@ void Worker::on_connect_result(Connection& c, int err) {
     begin_relay(c);
 }
 
+// Connected to the server: over server_tls a handshake comes first, still
+// under connect_timeout; otherwise relaying starts.
+void Worker::secure_server(Connection& c) {
+    const tls::ClientSide* side = server_tls(c.service);
+    if (!side) {
+        timers_.cancel(c);
+        begin_relay(c);
+        return;
+    }
+    SSL* ssl = side->new_session(c.server.get(), upstreams_[c.service].server_config(c.server_index).address_text);
+    if (!ssl) {
+        local_failure(c, ENOMEM);
+        return;
+    }
+    c.server_io = tls::Stream(ssl);
+    c.phase = Phase::Securing;
+    if (!c.server_interest) {  // connected at once: not registered yet
+        poller_->add(c.server.get(), kWrite, &c);
+        c.server_interest = kWrite;
+    }
+    if (!c.armed()) timers_.arm(c, now_ + upstreams_[c.service].config().connect_timeout_ms);
+    server_handshake(c);
+}
+
+// A failed handshake with a server is a connect failure: counted on the
+// server, and retried on another one under `retries`.
+void Worker::server_handshake(Connection& c) {
+    tls::Failure why = tls::Failure::Other;
+    const int r = c.server_io.handshake(why);
+    if (r == 0) {
+        if (c.server_io.wants() != c.server_interest) {
+            poller_->modify(c.server.get(), c.server_io.wants());
+            c.server_interest = c.server_io.wants();
+        }
+        return;
+    }
+    if (r > 0) {
+        timers_.cancel(c);
+        begin_relay(c);
+        return;
+    }
+    Upstream& svc = upstreams_[c.service];
+    svc.slot().tls_server_failures.fetch_add(1, std::memory_order_relaxed);
+    LOG_WARN("%s/%s: TLS handshake failed: %s", svc.config().name.c_str(), svc.server(c.server_index).name,
+             tls::failure_name(why));
+    timers_.cancel(c);
+    poller_->forget(c.server.get());
+    c.server_interest = 0;
+    c.server_io.reset();
+    c.server.reset();
+    c.phase = Phase::Connecting;
+    connect_failed(c, EPROTO, false);
+    if (c.phase != Phase::Closed) start_connect(c);
+}
+
 void Worker::on_connect_timeout(Connection& c) {
     poller_->forget(c.server.get());
     c.server_interest = 0;
+    c.server_io.reset();
     c.server.reset();
+    c.phase = Phase::Connecting;
     connect_failed(c, ETIMEDOUT, true);
     if (c.phase != Phase::Closed) start_connect(c);
 }
@@ -595,6 +661,10 @@ void Worker::on_connection_io(Connection& c, int fd, uint32_t events) {
         // Writable without an error flag means connected; only a failure
         // needs SO_ERROR (for its reason).
         if (fd == c.server.get()) on_connect_result(c, (events & kError) ? net::socket_error(fd) : 0);
+        return;
+    }
+    if (c.phase == Phase::Securing) {
+        if (fd == c.server.get()) server_handshake(c);
         return;
     }
     const bool is_client = fd == c.client.get();

@@ -329,6 +329,74 @@ class TcpMode(TlsCase):
             return False
 
 
+TLS_ORIGIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tls_origin.py")
+
+
+class ToServers(TlsCase):
+    def tls_origin(self, name, cert, *extra):
+        ip = new_ip()
+        addr = "%s:%d" % (ip, harness.free_port(ip))
+        o = harness.Process([sys.executable, "-u", TLS_ORIGIN, "--listen", addr, "--cert", cert[0], "--key", cert[1],
+                             "--name", name] + list(extra))
+        self.procs.append(o)
+        wait_until(lambda: any(l.startswith("READY") for l in o.output()) or not o.alive(), 10,
+                   what="TLS origin %s" % name)
+        o.addr = addr
+        return o
+
+    def test_verified_servers_and_an_untrusted_one(self):
+        backend = self.pki.issue("backend", ["backend.test"])
+        rogue = self.pki.issue("rogue", ["backend.test"], ca=False)  # self-signed: not from ca_file
+        good = self.tls_origin("good", backend)
+        bad = self.tls_origin("bad", rogue)
+        svc, addr = self.service([{"name": "bad", "address": bad.addr}, {"name": "good", "address": good.addr}],
+                                 mode="http", retries=2,
+                                 server_tls={"verify": True, "ca_file": self.pki.ca, "sni": "backend.test"},
+                                 passive={"max_fails": 0})
+        p = self.proxy([svc])
+        ip, port = addr.rsplit(":", 1)
+        import http.client
+        answers = []
+        for _ in range(3):  # each client connection: two requests
+            c = http.client.HTTPConnection(ip, int(port), timeout=10)
+            for _ in range(2):
+                c.request("GET", "/x")
+                r = c.getresponse()
+                answers.append((r.status, r.read().decode().split()[0]))
+            c.close()
+        self.assertEqual(answers, [(200, "good")] * 6)
+        self.assertFalse(any(l.startswith("CONN") for l in bad.output()))  # no handshake ever finished
+        servers = {s["server"]: s for s in json.loads(p.epstat("-o", "json", "servers").stdout)["servers"]}
+        self.assertGreaterEqual(servers["bad"]["failures"], 1)
+        self.assertEqual(servers["good"]["failures"], 0)
+        svc_stats = self.tls_stats(p)
+        self.assertEqual(svc_stats["tls_server_failures"], servers["bad"]["failures"])
+        self.assertGreaterEqual(svc_stats["server_connections_reused"], 1)  # TLS connections kept alive
+        self.assertIn("TLS handshake failed", p.log())
+
+    def test_tcp_mode_to_a_tls_server_with_a_client_certificate(self):
+        backend = self.pki.issue("backend", ["backend.test"])
+        client = self.pki.issue("client", ["easyproxy.test"])
+        echo = self.tls_origin("echo", backend, "--echo", "--client-ca", self.pki.ca)
+        svc, addr = self.service([{"name": "e", "address": echo.addr}], mode="tcp",
+                                 server_tls={"ca_file": self.pki.ca, "sni": "backend.test",
+                                             "cert": client[0], "key": client[1]})
+        self.proxy([svc])
+        ip, port = addr.rsplit(":", 1)
+        payload = os.urandom(2 * MIB)
+        with socket.create_connection((ip, int(port)), timeout=10) as s:
+            sender = threading.Thread(target=s.sendall, args=(payload,))
+            sender.start()
+            got = bytearray()
+            while len(got) < len(payload):
+                chunk = s.recv(1 << 16)
+                if not chunk:
+                    break
+                got += chunk
+            sender.join(10)
+        self.assertEqual(hashlib.sha256(got).digest(), hashlib.sha256(payload).digest())
+
+
 class ConfigCheck(TlsCase):
     def check(self, certs):
         path = os.path.join(self.tmp, "t.conf")
