@@ -28,6 +28,7 @@
 #include "net/address.hpp"
 #include "net/socket.hpp"
 #include "shm/catalog.hpp"
+#include "tls/stream.hpp"
 #include "util/clock.hpp"
 #include "util/log.hpp"
 #include "util/unique_fd.hpp"
@@ -41,7 +42,8 @@ constexpr size_t kShownReplyBytes = 32;   // of a wrong reply, in the log and st
 constexpr uint64_t kPassiveScanMaxMs = 1000;
 constexpr uint64_t kPassiveScanMinMs = 100;
 
-enum class Phase { Idle, Connecting, Sending, Receiving };
+// Securing: the TLS handshake of a server reached with server_tls.
+enum class Phase { Idle, Connecting, Securing, Sending, Receiving };
 
 // A server's checks, and the passive-failure bookkeeping of its service.
 struct Target {
@@ -51,6 +53,8 @@ struct Target {
     const config::HealthCheck* check = nullptr;  // null: no active check
     const config::Passive* passive = nullptr;
     std::string request;           // bytes sent once connected (http, send-expect)
+    const tls::ClientSide* tls = nullptr;  // server_tls: every check goes through a handshake
+    std::string address_text;      // as written (its host name is the default SNI)
     RiseFall state{2, 3};
     bool first_result = true;
     int passed_in_row = 0;
@@ -61,6 +65,7 @@ struct Target {
     // the check in flight
     Phase phase = Phase::Idle;
     UniqueFd fd;
+    tls::Stream io;
     uint64_t started_us = 0;
     uint64_t deadline_ms = 0;
     size_t sent = 0;
@@ -140,11 +145,12 @@ struct HealthChecker::Impl {
     uint64_t passive_scan_ms = 0;           // 0: no service relies on fail_timeout alone
     uint64_t next_passive_scan = 0;
 
-    Impl(const config::Config& cfg, const shm::Segment& seg);
+    Impl(const config::Config& cfg, const shm::Segment& seg, const tls::Contexts* tls);
 
     void start(Target& t, uint64_t now_ms);
     void on_ready(Target& t, short revents, uint64_t now_ms);
     void after_connect(Target& t, uint64_t now_ms);
+    void handshake(Target& t, uint64_t now_ms);
     void try_send(Target& t, uint64_t now_ms);
     void try_receive(Target& t, uint64_t now_ms);
     // Returns true when the reply so far decides the check (result set).
@@ -154,7 +160,8 @@ struct HealthChecker::Impl {
     void passive_scan(uint64_t now_ms);
 };
 
-HealthChecker::Impl::Impl(const config::Config& cfg, const shm::Segment& seg) : services(cfg.services) {
+HealthChecker::Impl::Impl(const config::Config& cfg, const shm::Segment& seg, const tls::Contexts* tls)
+    : services(cfg.services) {
     const uint64_t now = monotonic_ms();
     auto srv_slots = seg.servers();
     size_t count = 0;
@@ -179,6 +186,8 @@ HealthChecker::Impl::Impl(const config::Config& cfg, const shm::Segment& seg) : 
             t.label = svc.name + "/" + svc.servers[j].name;
             t.slot = &srv_slots[size_t(index)];
             t.address = svc.servers[j].address;
+            t.address_text = svc.servers[j].address_text;
+            t.tls = tls ? tls->client_side(uint32_t(si)) : nullptr;
             t.passive = &svc.passive;
             if (active) {
                 const config::HealthCheck& hc = svc.health_check;
@@ -227,6 +236,17 @@ void HealthChecker::Impl::start(Target& t, uint64_t now_ms) {
 }
 
 void HealthChecker::Impl::after_connect(Target& t, uint64_t now_ms) {
+    if (t.tls && !t.io.secure()) {
+        SSL* ssl = t.tls->new_session(t.fd.get(), t.address_text);
+        if (!ssl) {
+            finish(t, false, "cannot start TLS: out of memory", now_ms);
+            return;
+        }
+        t.io = tls::Stream(ssl);
+        t.phase = Phase::Securing;
+        handshake(t, now_ms);
+        return;
+    }
     if (t.check->type == config::CheckType::Tcp) {
         finish(t, true, "ok", now_ms);
         return;
@@ -239,9 +259,20 @@ void HealthChecker::Impl::after_connect(Target& t, uint64_t now_ms) {
     }
 }
 
+void HealthChecker::Impl::handshake(Target& t, uint64_t now_ms) {
+    tls::Failure why = tls::Failure::Other;
+    const int r = t.io.handshake(why);
+    if (r == 0) return;  // polled for t.io.wants()
+    if (r < 0) {
+        finish(t, false, std::string("TLS handshake failed: ") + tls::failure_name(why), now_ms);
+        return;
+    }
+    after_connect(t, now_ms);
+}
+
 void HealthChecker::Impl::try_send(Target& t, uint64_t now_ms) {
     while (t.sent < t.request.size()) {
-        const ssize_t n = ::send(t.fd.get(), t.request.data() + t.sent, t.request.size() - t.sent, MSG_NOSIGNAL);
+        const ssize_t n = t.io.send(t.fd.get(), t.request.data() + t.sent, t.request.size() - t.sent);
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) return;
@@ -261,7 +292,7 @@ void HealthChecker::Impl::try_receive(Target& t, uint64_t now_ms) {
             judge_reply(t, true, now_ms);  // enough bytes to decide
             return;
         }
-        const ssize_t n = ::recv(t.fd.get(), buf, room, 0);
+        const ssize_t n = t.io.recv(t.fd.get(), buf, room);
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) return;
@@ -331,6 +362,10 @@ void HealthChecker::Impl::on_ready(Target& t, short revents, uint64_t now_ms) {
         after_connect(t, now_ms);
         return;
     }
+    if (t.phase == Phase::Securing) {
+        handshake(t, now_ms);
+        return;
+    }
     if (t.phase == Phase::Sending) {
         if (revents & (POLLOUT | POLLERR | POLLHUP)) try_send(t, now_ms);
         return;
@@ -343,6 +378,7 @@ void HealthChecker::Impl::finish(Target& t, bool ok, const std::string& text, ui
     const uint64_t took_us = monotonic_us() - t.started_us;
     // A reset, not a FIN: a check every few seconds per server would
     // otherwise leave its TIME_WAIT sockets beside the traffic's.
+    t.io.reset();
     net::close_with_reset(t.fd);
     t.phase = Phase::Idle;
     shm::ServerSlot& s = *t.slot;
@@ -399,6 +435,7 @@ void HealthChecker::Impl::follow_admin(Target& t, uint64_t now_ms) {
     if (maint == t.in_maint) return;
     t.in_maint = maint;
     if (maint) {
+        t.io.reset();
         t.fd.reset();  // abandon the check in flight, no result
         t.phase = Phase::Idle;
         LOG_INFO("%s: checks stopped (maintenance)", t.label.c_str());
@@ -429,8 +466,8 @@ void HealthChecker::Impl::passive_scan(uint64_t now_ms) {
     }
 }
 
-HealthChecker::HealthChecker(const config::Config& cfg, const shm::Segment& seg)
-    : impl_(std::make_unique<Impl>(cfg, seg)) {}
+HealthChecker::HealthChecker(const config::Config& cfg, const shm::Segment& seg, const tls::Contexts* tls)
+    : impl_(std::make_unique<Impl>(cfg, seg, tls)) {}
 
 HealthChecker::~HealthChecker() = default;
 
@@ -449,6 +486,7 @@ void HealthChecker::append_pollfds(std::vector<pollfd>& fds, uint64_t now_ms) {
         if (t.phase == Phase::Idle && now_ms >= t.next_due_ms) m.start(t, now_ms);
         if (t.phase == Phase::Idle) continue;
         short events = t.phase == Phase::Receiving ? POLLIN : POLLOUT;
+        if (t.phase == Phase::Securing) events = t.io.wants() == tls::kWantRead ? POLLIN : POLLOUT;
         fds.push_back(pollfd{t.fd.get(), events, 0});
         m.polled.push_back(i);
     }

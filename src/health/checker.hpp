@@ -13,12 +13,14 @@
 
 #include "config/config.hpp"
 #include "shm/segment.hpp"
+#include "tls/context.hpp"
 
 namespace ep::health {
 
 class HealthChecker {
 public:
-    HealthChecker(const config::Config& cfg, const shm::Segment& seg);
+    // `tls`: the config's contexts; a service with server_tls checks over TLS.
+    HealthChecker(const config::Config& cfg, const shm::Segment& seg, const tls::Contexts* tls = nullptr);
     ~HealthChecker();
     HealthChecker(const HealthChecker&) = delete;
     HealthChecker& operator=(const HealthChecker&) = delete;

@@ -653,7 +653,7 @@ control::Answer Master::reload() {
     log::set_level(to_log_level(cfg_.global.log.level));
     restore_admin_state(cfg_, segment_);
     control_->set_config(cfg_);
-    checker_ = std::make_unique<health::HealthChecker>(cfg_, segment_);
+    checker_ = std::make_unique<health::HealthChecker>(cfg_, segment_, tls_.get());
     if (stats_) stats_->set_config(cfg_);
     else if (!cfg_.global.stats.listen_text.empty())
         LOG_WARN("reload: stats.listen %s takes effect at the next restart", cfg_.global.stats.listen_text.c_str());
@@ -696,7 +696,7 @@ bool Master::start_services() {
         return false;
     }
     restore_admin_state(cfg_, segment_);
-    checker_ = std::make_unique<health::HealthChecker>(cfg_, segment_);
+    checker_ = std::make_unique<health::HealthChecker>(cfg_, segment_, tls_.get());
     if (!cfg_.global.stats.listen_text.empty()) {
         try {
             stats_ = std::make_unique<StatsServer>(cfg_, segment_);

@@ -374,6 +374,24 @@ class ToServers(TlsCase):
         self.assertGreaterEqual(svc_stats["server_connections_reused"], 1)  # TLS connections kept alive
         self.assertIn("TLS handshake failed", p.log())
 
+    def test_http_health_checks_go_over_tls(self):
+        backend = self.pki.issue("backend", ["backend.test"])
+        rogue = self.pki.issue("rogue", ["backend.test"], ca=False)
+        good = self.tls_origin("good", backend)
+        bad = self.tls_origin("bad", rogue)
+        svc, _ = self.service([{"name": "bad", "address": bad.addr}, {"name": "good", "address": good.addr}],
+                              mode="http", server_tls={"ca_file": self.pki.ca, "sni": "backend.test"},
+                              health_check={"type": "http", "path": "/health", "interval": "300ms",
+                                            "timeout": "300ms", "rise": 1, "fall": 1})
+        p = self.proxy([svc])
+
+        def servers():
+            return {s["server"]: s for s in json.loads(p.epstat("-o", "json", "servers").stdout)["servers"]}
+        wait_until(lambda: servers()["good"]["health"] == "up" and servers()["bad"]["health"] == "down", 10,
+                   what="good up, bad down")
+        self.assertEqual(servers()["bad"]["last_check"], "TLS handshake failed: unknown_ca")
+        self.assertIn("/health", " ".join(l for l in good.output() if l.startswith("REQ")))
+
     def test_tcp_mode_to_a_tls_server_with_a_client_certificate(self):
         backend = self.pki.issue("backend", ["backend.test"])
         client = self.pki.issue("client", ["easyproxy.test"])
