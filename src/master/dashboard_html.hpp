@@ -160,6 +160,16 @@ footer { color: var(--muted); font-size: 12px; text-align: center; padding: 8px 
       </table>
     </div>
   </div>
+  <div id="cert-box" hidden>
+    <div class="sec-title">TLS certificates</div>
+    <div class="card">
+      <table id="certificates">
+        <thead><tr><th class="l">Service</th><th class="l">Certificate</th><th class="l">Names</th>
+          <th class="l">Expires (UTC)</th><th>Days left</th></tr></thead>
+        <tbody></tbody>
+      </table>
+    </div>
+  </div>
   <div class="sec-title">Workers</div>
   <div class="card">
     <table id="workers">
@@ -179,6 +189,7 @@ const samples = new Map();  // key -> history of {t, c, i, o, f}
 const services = new Map(); // service name -> card refs
 const workerRows = new Map();
 const middlewareRows = new Map();
+const certificateRows = new Map();
 let firstSample = null;     // daemon time of the page's first sample
 
 // ---- formatting (same units as epstat) ----
@@ -639,6 +650,34 @@ function update(data) {
   for (const [key, h] of samples) if (h.seen !== now) samples.delete(key);  // gone after a reload
   updateWorkers(data.workers);
   updateMiddlewares(data.middlewares || []);
+  updateCertificates(data.certificates || [], now);
+}
+
+// Certificates expiring within 14 days (or expired) are shown in red.
+function updateCertificates(list, now) {
+  document.getElementById('cert-box').hidden = list.length === 0;
+  const tbody = document.querySelector('#certificates tbody');
+  const seen = new Set();
+  list.forEach((c, index) => {
+    const key = c.service + ' ' + c.certificate;
+    let r = certificateRows.get(key);
+    if (!r) {
+      const tr = el('tr');
+      r = { tr, service: cell(tr, 'Service', 'l name'), file: cell(tr, 'Certificate', 'l'), names: cell(tr, 'Names', 'l'),
+            expires: cell(tr, 'Expires (UTC)', 'l'), left: cell(tr, 'Days left') };
+      certificateRows.set(key, r);
+    }
+    keepOrder(tbody, r.tr, index);
+    setText(r.service, c.service);
+    setText(r.file, c.certificate);
+    setText(r.names, c.names);
+    setText(r.expires, new Date(c.not_after_unix * 1000).toISOString().slice(0, 16).replace('T', ' '));
+    const days = Math.floor((c.not_after_unix * 1000 - Date.now()) / 86400000);
+    setText(r.left, String(days));
+    setClass(r.left, days < 14 ? 'bad' : '');
+    seen.add(key);
+  });
+  for (const [key, r] of certificateRows) if (!seen.has(key)) { r.tr.remove(); certificateRows.delete(key); }
 }
 
 function updateMiddlewares(list) {

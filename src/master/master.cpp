@@ -176,6 +176,7 @@ private:
     void cleanup_files();
     void enforce_old_generation_deadline();
     bool drop_privileges();
+    void publish_certificates();
     uint32_t free_worker_slots() const;
 
     config::Config cfg_;
@@ -284,6 +285,7 @@ void Master::create_shared_memory() {
     shm::copy_text(h.config_file, options_.config_path.c_str());
     h.generation.store(generation_);
     slots_ = shm::publish_catalog(segment_, cfg_);
+    publish_certificates();
     rates_ = http::RateTable::create(kRateEntries);
     if (!rates_) LOG_WARN("rate limits are off: no shared memory for their table: %s", std::strerror(errno));
 }
@@ -583,7 +585,36 @@ control::Answer Master::status() {
     for (const WorkerProc& w : workers_)
         a.details.push_back("worker " + std::to_string(w.set) + " pid " + std::to_string(w.pid) + " generation " +
                             std::to_string(w.generation) + (w.pid ? "" : " (restarting)"));
+    // Certificates that need renewing soon, so monitoring sees them here too.
+    if (tls_) {
+        const int64_t now = int64_t(wall_ms() / 1000);
+        for (const tls::CertificateInfo& c : tls_->certificates()) {
+            const int64_t left = c.not_after_unix - now;
+            if (left >= tls::kExpiryWarningDays * 86400) continue;
+            std::string names;
+            for (const auto& n : c.names) names += (names.empty() ? "" : ",") + n;
+            a.details.push_back("certificate " + cfg_.services[c.service].name + " " + c.file + " (" + names + ") " +
+                                (left < 0 ? "expired " + std::to_string(-left / 86400) + " days ago"
+                                          : "expires in " + std::to_string(left / 86400) + " days"));
+        }
+    }
     return a;
+}
+
+// What stats show of the running certificates (epstat, /metrics, dashboard).
+void Master::publish_certificates() {
+    std::vector<shm::CertificateEntry> entries;
+    if (tls_) {
+        for (const tls::CertificateInfo& c : tls_->certificates()) {
+            shm::CertificateEntry e;
+            e.service = cfg_.services[c.service].name;
+            e.file = c.file;
+            for (const auto& n : c.names) e.names += (e.names.empty() ? "" : ",") + n;
+            e.not_after_unix = c.not_after_unix;
+            entries.push_back(std::move(e));
+        }
+    }
+    shm::publish_certificates(segment_, entries);
 }
 
 // Reload (DESIGN.md §1): validate, bind what is new, publish the catalog
@@ -645,6 +676,7 @@ control::Answer Master::reload() {
     segment_.header().generation.store(generation_);
     cfg_ = std::move(next);
     tls_ = std::move(next_tls);
+    publish_certificates();
     slots_ = std::move(next_slots);
     listeners_ = std::move(next_listeners);
     steering_.forget();  // new groups, or groups shared with the old ones: set them again

@@ -206,6 +206,22 @@ SlotMap publish_catalog(const Segment& seg, const config::Config& cfg, CatalogCh
     return map;
 }
 
+void publish_certificates(const Segment& seg, const std::vector<CertificateEntry>& certs) {
+    Header& h = seg.header();
+    auto slots = seg.certificates();
+    const uint32_t n = uint32_t(std::min(certs.size(), slots.size()));
+    const uint32_t seq = seq_write_begin(h.catalog_seq);
+    for (uint32_t i = 0; i < n; ++i) {
+        CertificateSlot& c = slots[i];
+        copy_text(c.service, certs[i].service.c_str());
+        copy_text(c.file, certs[i].file.c_str());
+        copy_text(c.names, certs[i].names.c_str());
+        c.not_after_unix = certs[i].not_after_unix;
+    }
+    h.certificate_count.store(n, std::memory_order_relaxed);
+    seq_write_end(h.catalog_seq, seq);
+}
+
 void free_retired_slots(const Segment& seg) {
     Header& h = seg.header();
     const uint32_t seq = seq_write_begin(h.catalog_seq);

@@ -32,6 +32,16 @@ struct CatalogChanges {
 // middleware.
 SlotMap publish_catalog(const Segment& seg, const config::Config& cfg, CatalogChanges* changes = nullptr);
 
+// A certificate as stats show it (filled from tls::Contexts by the master).
+struct CertificateEntry {
+    std::string service;
+    std::string file;
+    std::string names;        // comma-separated
+    int64_t not_after_unix = 0;
+};
+// Replaces the certificate list (at most kCertificateSlots; the rest are left out).
+void publish_certificates(const Segment& seg, const std::vector<CertificateEntry>& certs);
+
 // Once no worker of an older generation runs: Retired slots become Free.
 void free_retired_slots(const Segment& seg);
 

@@ -64,6 +64,10 @@ struct Header {
     std::atomic<uint32_t> middleware_count;
     std::atomic<uint64_t> watchdog_kills;  // workers killed because their loop stopped turning
     char config_file[kPathMax];
+    // TLS certificates of the listeners (CertificateSlot), under catalog_seq
+    uint32_t certificates_cap;
+    std::atomic<uint32_t> certificate_count;  // slots [0, count) hold the running config's
+    uint64_t certificates_offset;
 };
 
 struct alignas(64) ServiceSlot {
@@ -163,6 +167,17 @@ struct alignas(64) WorkerSlot {
     std::atomic<uint64_t> local_errors;    // accept/socket/connect failures of the proxy's own resources
 };
 
+// One certificate a TLS listener serves (DESIGN.md §9): what stats show of
+// it. Written by the master at start and at each reload, under catalog_seq.
+inline constexpr uint32_t kCertificateSlots = 128;
+inline constexpr size_t kCertNamesMax = 256;  // "a.example.com,*.example.com", truncated
+struct alignas(64) CertificateSlot {
+    char service[kNameMax];
+    char file[kPathMax];
+    char names[kCertNamesMax];
+    int64_t not_after_unix;   // expiry, seconds since the epoch
+};
+
 inline constexpr uint16_t kNoServer = 0xffff;  // SessionSlot::server before a pick
 
 // One client connection of a worker. `service` and `server` are slot indexes.
@@ -217,7 +232,8 @@ static_assert(std::atomic<uint32_t>::is_always_lock_free);
 static_assert(std::atomic<int32_t>::is_always_lock_free);
 static_assert(std::atomic<uint8_t>::is_always_lock_free);
 static_assert(std::is_standard_layout_v<Header> && std::is_standard_layout_v<ServerSlot>);
-static_assert(sizeof(Header) == 400);
+static_assert(sizeof(Header) == 416);
+static_assert(sizeof(CertificateSlot) == 640);
 static_assert(sizeof(ServiceSlot) == 320);
 static_assert(sizeof(ServerSlot) == 448);
 static_assert(sizeof(WorkerSlot) == 128);

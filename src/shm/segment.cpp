@@ -31,7 +31,7 @@ namespace {
 // Where each region starts, and the total size: the one description of the
 // layout that creating and validating a segment both use.
 struct Offsets {
-    uint64_t services, servers, workers, sessions, routes, middlewares, total;
+    uint64_t services, servers, workers, sessions, routes, middlewares, certificates, total;
 };
 
 Offsets layout_offsets(const Capacity& cap) {
@@ -42,7 +42,8 @@ Offsets layout_offsets(const Capacity& cap) {
     o.sessions = o.workers + uint64_t(cap.workers) * sizeof(WorkerSlot);
     o.routes = o.sessions + uint64_t(cap.workers) * cap.sessions_per_worker * sizeof(SessionSlot);
     o.middlewares = o.routes + uint64_t(cap.routes) * sizeof(RouteSlot);
-    o.total = round_up(o.middlewares + uint64_t(cap.middlewares) * sizeof(MiddlewareSlot), 4096);
+    o.certificates = o.middlewares + uint64_t(cap.middlewares) * sizeof(MiddlewareSlot);
+    o.total = round_up(o.certificates + uint64_t(kCertificateSlots) * sizeof(CertificateSlot), 4096);
     return o;
 }
 
@@ -95,6 +96,8 @@ Segment Segment::create(const std::string& path, const Capacity& cap) {
     h->sessions_offset = offsets.sessions;
     h->routes_offset = offsets.routes;
     h->middlewares_offset = offsets.middlewares;
+    h->certificates_cap = kCertificateSlots;
+    h->certificates_offset = offsets.certificates;
     h->master_pid.store(int32_t(getpid()));
     h->start_unix_ms = wall_ms();
     h->heartbeat_ms.store(wall_ms());
@@ -128,7 +131,8 @@ Segment Segment::open_readonly(const std::string& path) {
                        h.middlewares_cap};
     const Offsets offsets = layout_offsets(cap);
     if (h.total_size != size_t(st.st_size) || h.total_size != offsets.total || h.routes_offset != offsets.routes ||
-        h.middlewares_offset != offsets.middlewares)
+        h.middlewares_offset != offsets.middlewares || h.certificates_offset != offsets.certificates ||
+        h.certificates_cap != kCertificateSlots)
         throw std::runtime_error(path + ": shared memory file size does not match its header");
     return seg;
 }
@@ -149,6 +153,11 @@ std::span<SessionSlot> Segment::sessions(uint32_t worker_slot) const {
     const Header& h = header();
     auto* first = reinterpret_cast<SessionSlot*>(base_ + h.sessions_offset) + size_t(worker_slot) * h.sessions_per_worker;
     return {first, h.sessions_per_worker};
+}
+
+std::span<CertificateSlot> Segment::certificates() const {
+    const Header& h = header();
+    return {reinterpret_cast<CertificateSlot*>(base_ + h.certificates_offset), h.certificates_cap};
 }
 
 std::span<RouteSlot> Segment::routes() const {

@@ -45,6 +45,7 @@ public:
     std::span<ServerSlot> servers() const;     // all servers_cap slots
     std::span<WorkerSlot> workers() const;     // all workers_cap slots
     std::span<SessionSlot> sessions(uint32_t worker_slot) const;
+    std::span<CertificateSlot> certificates() const;  // all certificates_cap slots
     std::span<RouteSlot> routes() const;           // all routes_cap slots
     std::span<MiddlewareSlot> middlewares() const; // all middlewares_cap slots
 

@@ -254,6 +254,32 @@ std::string table_routes(const Snapshot& snap) {
     return t.render(false);
 }
 
+// "2027-01-31" and whole days left (negative once expired).
+std::string expiry_date(int64_t unix_s) {
+    const time_t t = time_t(unix_s);
+    struct tm tm {};
+    gmtime_r(&t, &tm);
+    char text[32];
+    strftime(text, sizeof text, "%Y-%m-%d %H:%M", &tm);
+    return text;
+}
+int64_t days_left(const CertificateStats& c, uint64_t now_unix_ms) {
+    const int64_t left = c.not_after_unix - int64_t(now_unix_ms / 1000);
+    return left >= 0 ? left / 86400 : -((-left + 86399) / 86400);
+}
+
+std::string table_certificates(const Snapshot& snap, bool color) {
+    Table t({{"SERVICE", false}, {"CERTIFICATE", false}, {"NAMES", false}, {"EXPIRES (UTC)", false},
+             {"DAYS LEFT", true}});
+    for (const CertificateStats& c : snap.certificates) {
+        const int64_t days = days_left(c, snap.taken_unix_ms);
+        const char* tint = days < 0 ? kRed : days < 14 ? kYellow : nullptr;
+        t.add({{c.service}, {c.file}, {c.names}, {expiry_date(c.not_after_unix)},
+               {std::to_string(days), color ? tint : nullptr}});
+    }
+    return t.render(color);
+}
+
 std::string table_middlewares(const Snapshot& snap) {
     Table t({{"MIDDLEWARE", false}, {"TYPE", false}, {"DENIALS", true}});
     for (const MiddlewareStats& m : snap.middlewares) t.add({{m.name}, {m.type}, {num(m.denials)}});
@@ -337,6 +363,13 @@ std::string csv_routes(const Snapshot& snap) {
         csv_row(out, {r.service, num(r.position + 1), r.route, r.pool, num(r.hits), num(r.responses[0]),
                       num(r.responses[1]), num(r.responses[2]), num(r.responses[3]), num(r.responses[4]),
                       num(r.denied_401), num(r.denied_403), num(r.denied_429)});
+    return out;
+}
+
+std::string csv_certificates(const Snapshot& snap) {
+    std::string out = "# service,certificate,names,not_after_unix\n";
+    for (const auto& c : snap.certificates)
+        csv_row(out, {c.service, c.file, c.names, std::to_string(c.not_after_unix)});
     return out;
 }
 
@@ -497,6 +530,15 @@ std::string json_route(const RouteStats& r) {
         .done();
 }
 
+std::string json_certificate(const CertificateStats& c) {
+    return JsonObject()
+        .str("service", c.service)
+        .str("certificate", c.file)
+        .str("names", c.names)
+        .i64("not_after_unix", c.not_after_unix)
+        .done();
+}
+
 std::string json_middleware(const MiddlewareStats& m) {
     return JsonObject().str("middleware", m.name).str("type", m.type).u64("denials", m.denials).done();
 }
@@ -527,6 +569,7 @@ std::string json_view(const Snapshot& snap, View view) {
         case View::Sessions: json_array(out, "sessions", snap.sessions, json_session); break;
         case View::Routes: json_array(out, "routes", snap.routes, json_route); break;
         case View::Middlewares: json_array(out, "middlewares", snap.middlewares, json_middleware); break;
+        case View::Certificates: json_array(out, "certificates", snap.certificates, json_certificate); break;
     }
     out += "\n}\n";
     return out;
@@ -695,6 +738,12 @@ std::string format_prometheus(const Snapshot& snap) {
                  "TLS handshakes with servers that failed (each also a connect failure).");
         for (const auto& s : snap.services) p.sample({{"service", s.name}}, num(s.tls_server_failures));
     }
+    if (!snap.certificates.empty()) {
+        p.family("easyproxy_tls_certificate_expiry_timestamp_seconds", "gauge",
+                 "When each certificate of a TLS listener expires (notAfter), in seconds since the epoch.");
+        for (const auto& c : snap.certificates)
+            p.sample({{"service", c.service}, {"cert", c.file}, {"names", c.names}}, std::to_string(c.not_after_unix));
+    }
 
     // Routes: the label is the route's text, which stays the same across
     // reloads as long as the route does. Two routes with the same text (a
@@ -809,6 +858,7 @@ bool parse_view(std::string_view word, View& out) {
     else if (word == "sessions") out = View::Sessions;
     else if (word == "routes") out = View::Routes;
     else if (word == "middlewares") out = View::Middlewares;
+    else if (word == "certificates") out = View::Certificates;
     else return false;
     return true;
 }
@@ -830,6 +880,7 @@ const char* view_name(View v) {
         case View::Sessions: return "sessions";
         case View::Routes: return "routes";
         case View::Middlewares: return "middlewares";
+        case View::Certificates: return "certificates";
     }
     return "?";
 }
@@ -851,6 +902,7 @@ std::string format(const Snapshot& snap, View view, Format fmt, bool color) {
                 case View::Sessions: return table_sessions(snap, color);
                 case View::Routes: return table_routes(snap);
                 case View::Middlewares: return table_middlewares(snap);
+                case View::Certificates: return table_certificates(snap, color);
             }
             break;
         case Format::Csv:
@@ -861,6 +913,7 @@ std::string format(const Snapshot& snap, View view, Format fmt, bool color) {
                 case View::Sessions: return csv_sessions(snap);
                 case View::Routes: return csv_routes(snap);
                 case View::Middlewares: return csv_middlewares(snap);
+                case View::Certificates: return csv_certificates(snap);
             }
             break;
         case Format::Json: return json_view(snap, view);
@@ -876,6 +929,7 @@ std::string format_json_all(const Snapshot& snap) {
     json_array(out, "workers", snap.workers, json_worker);
     json_array(out, "routes", snap.routes, json_route);
     json_array(out, "middlewares", snap.middlewares, json_middleware);
+    json_array(out, "certificates", snap.certificates, json_certificate);
     out += "\n}\n";
     return out;
 }

@@ -26,7 +26,7 @@
 
 namespace ep::stats {
 
-enum class View { Services, Servers, Workers, Sessions, Routes, Middlewares };
+enum class View { Services, Servers, Workers, Sessions, Routes, Middlewares, Certificates };
 enum class Format { Table, Csv, Json, Prometheus };
 
 // Parsing of the words epstat accepts ("servers", "csv", ...).

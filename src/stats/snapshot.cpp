@@ -76,6 +76,7 @@ struct Catalog {
     std::vector<ServerCatalog> servers;
     std::vector<RouteCatalog> routes;
     std::vector<MiddlewareCatalog> middlewares;
+    std::vector<CertificateStats> certificates;
 };
 
 // A fixed text field copied and NUL-terminated whatever the writer left in it.
@@ -130,6 +131,18 @@ void copy_catalog_once(const shm::Segment& seg, Catalog& cat) {
         c.service_index = r.service_index;
         c.position = r.position;
         c.state = r.state;
+    }
+    auto certs = seg.certificates();
+    const uint32_t ncert =
+        std::min<uint32_t>(h.certificate_count.load(std::memory_order_relaxed), uint32_t(certs.size()));
+    cat.certificates.resize(ncert);
+    for (uint32_t i = 0; i < ncert; ++i) {
+        const shm::CertificateSlot& c = certs[i];
+        CertificateStats& out = cat.certificates[i];
+        out.service.assign(c.service, strnlen(c.service, sizeof c.service));
+        out.file.assign(c.file, strnlen(c.file, sizeof c.file));
+        out.names.assign(c.names, strnlen(c.names, sizeof c.names));
+        out.not_after_unix = c.not_after_unix;
     }
     for (uint32_t i = 0; i < nmw; ++i) {
         copy_chars(cat.middlewares[i].name, middlewares[i].name);
@@ -415,6 +428,7 @@ Snapshot read_snapshot(const shm::Segment& seg, uint64_t now) {
         snap.middlewares.push_back(
             {text_of(c.name), text_of(c.type), middleware_slots[i].denials.load(std::memory_order_relaxed)});
     }
+    snap.certificates = std::move(cat.certificates);
 
     // Sessions name slots directly; a Retired slot still has its name (old
     // workers finish their connections to removed servers).

@@ -92,6 +92,14 @@ struct MiddlewareStats {
     uint64_t denials = 0;          // requests it refused itself
 };
 
+// A certificate a TLS listener serves, and when it expires.
+struct CertificateStats {
+    std::string service;
+    std::string file;
+    std::string names;             // comma-separated DNS names (SAN, else CN)
+    int64_t not_after_unix = 0;
+};
+
 struct WorkerStats {
     uint32_t slot = 0;
     int32_t pid = 0;
@@ -132,6 +140,7 @@ struct Snapshot {
     std::vector<ServerStats> servers;
     std::vector<RouteStats> routes;          // by entry point (service order), then match order
     std::vector<MiddlewareStats> middlewares;
+    std::vector<CertificateStats> certificates;
     std::vector<WorkerStats> workers;
     std::vector<SessionStats> sessions;
 };

@@ -270,6 +270,38 @@ class Termination(TlsCase):
         self.assertEqual((s["tls_handshakes"], s["active"]), (5, 0))
 
 
+class Stats(TlsCase):
+    def test_certificates_and_their_expiry(self):
+        soon = self.pki.issue("soon", ["soon.test"], days=5)
+        origin = Origin(new_ip(), name="o1")
+        self.procs.append(origin)
+        svc, addr = self.service([{"name": "o1", "address": origin.addr}], mode="http",
+                                 tls=self.tls_group(certs=[self.www, soon]))
+        sip = new_ip()
+        stats_addr = "%s:%d" % (sip, harness.free_port(sip))
+        p = self.proxy([svc], stats={"listen": stats_addr})
+        def not_after(cert):
+            out = openssl("x509", "-in", cert, "-noout", "-enddate").stdout.decode().strip().split("=", 1)[1]
+            import calendar
+            return calendar.timegm(time.strptime(out, "%b %d %H:%M:%S %Y GMT"))
+        certs = json.loads(p.epstat("-o", "json", "certificates").stdout)["certificates"]
+        self.assertEqual(certs, [
+            {"service": "svc", "certificate": self.www[0], "names": "www.example.test,example.test",
+             "not_after_unix": not_after(self.www[0])},
+            {"service": "svc", "certificate": soon[0], "names": "soon.test", "not_after_unix": not_after(soon[0])}])
+        import urllib.request
+        metrics = urllib.request.urlopen("http://%s/metrics" % stats_addr, timeout=5).read().decode()
+        self.assertIn('easyproxy_tls_certificate_expiry_timestamp_seconds{service="svc",cert="%s",names="soon.test"} %d'
+                      % (soon[0], not_after(soon[0])), metrics)
+        table = p.epstat("certificates").stdout
+        self.assertRegex(table, r"svc\s+%s\s+soon\.test\s+\S+ \S+\s+[45]\b" % re.escape(soon[0]))
+        status = p.epctl("status").stdout
+        self.assertRegex(status, r"certificate svc %s \(soon\.test\) expires in [45] days" % re.escape(soon[0]))
+        self.assertNotIn(self.www[0], status)  # 30 days left: not listed
+        page = urllib.request.urlopen("http://%s/" % stats_addr, timeout=5).read().decode()
+        self.assertIn('id="certificates"', page)
+
+
 class TcpMode(TlsCase):
     def test_tls_front_for_a_plain_tcp_server(self):
         backend = self.backend(mode="echo")
