@@ -638,6 +638,9 @@ private:
                         c.get_absolute_path("key", cert.key)) {
                         cert.cert_where = c.where("cert");
                         cert.key_where = c.where("key");
+                        // `watch` reloads when a certificate is renewed.
+                        named_files_.push_back(cert.cert);
+                        named_files_.push_back(cert.key);
                         tls.certificates.push_back(std::move(cert));
                     }
                 });
@@ -675,11 +678,20 @@ private:
             st.where = r.where("server_tls");
             t.check_unknown_keys({"verify", "ca_file", "sni", "cert", "key"});
             t.get_bool("verify", st.verify);
-            if (t.get_absolute_path("ca_file", st.ca_file)) st.ca_where = t.where("ca_file");
+            if (t.get_absolute_path("ca_file", st.ca_file)) {
+                st.ca_where = t.where("ca_file");
+                named_files_.push_back(st.ca_file);
+            }
             if (t.get_nonempty_string("sni", st.sni) && !is_printable_without_spaces(st.sni))
                 t.error_at("sni", "must not contain spaces or control characters");
-            if (t.get_absolute_path("cert", st.cert)) st.cert_where = t.where("cert");
-            if (t.get_absolute_path("key", st.key)) st.key_where = t.where("key");
+            if (t.get_absolute_path("cert", st.cert)) {
+                st.cert_where = t.where("cert");
+                named_files_.push_back(st.cert);
+            }
+            if (t.get_absolute_path("key", st.key)) {
+                st.key_where = t.where("key");
+                named_files_.push_back(st.key);
+            }
             if (t.find("cert") && !t.find("key")) t.error_at("cert", "needs a \"key\" beside it");
             if (t.find("key") && !t.find("cert")) t.error_at("key", "needs a \"cert\" beside it");
         });

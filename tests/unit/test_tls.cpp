@@ -1,6 +1,7 @@
 // test_tls.cpp: the pure parts of TLS (DESIGN.md §9): which certificate SNI
 // picks (exact names before wildcards, one label per wildcard, the first
 // certificate as default) and how the tls / server_tls groups load.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,15 @@ TEST(TlsConfig, LoadsBothGroups) {
     CHECK(s.server_tls.enabled);
     CHECK_FALSE(s.server_tls.verify);
     STRCMP_EQUAL("backend.test", s.server_tls.sni.c_str());
+}
+
+TEST(TlsConfig, CertificatesAreFilesWatchWatches) {
+    const auto cfg = ep::config::load_string(
+        service_with("tls = { certificates = ( { cert = \"/c/a.pem\"; key = \"/c/a.key\"; } ); };\n"
+                     "server_tls = { ca_file = \"/c/ca.pem\"; cert = \"/c/cl.pem\"; key = \"/c/cl.key\"; };"),
+        "good.conf");
+    for (const char* f : {"/c/a.pem", "/c/a.key", "/c/ca.pem", "/c/cl.pem", "/c/cl.key"})
+        CHECK_TRUE(std::find(cfg.files.begin(), cfg.files.end(), f) != cfg.files.end());
 }
 
 TEST(TlsConfig, TcpModeOffersNoAlpnByDefault) {
