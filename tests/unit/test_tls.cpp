@@ -2,6 +2,7 @@
 // picks (exact names before wildcards, one label per wildcard, the first
 // certificate as default) and how the tls / server_tls groups load.
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -100,6 +101,14 @@ TEST(TlsConfig, CertificatesAreFilesWatchWatches) {
         "good.conf");
     for (const char* f : {"/c/a.pem", "/c/a.key", "/c/ca.pem", "/c/cl.pem", "/c/cl.key"})
         CHECK_TRUE(std::find(cfg.files.begin(), cfg.files.end(), f) != cfg.files.end());
+}
+
+TEST(TlsConfig, ShippedHttpsExampleLoads) {
+    const char* top = std::getenv("top_srcdir");
+    const auto cfg = ep::config::load_file(std::string(top ? top : ".") + "/conf/examples/https.conf");
+    LONGS_EQUAL(2, cfg.services[0].tls.certificates.size());
+    CHECK(cfg.services[2].server_tls.enabled && cfg.services[2].server_tls.verify);
+    STRCMP_EQUAL("/etc/easyproxy/tls/proxy-client.key", cfg.services[3].server_tls.key.c_str());
 }
 
 TEST(TlsConfig, TcpModeOffersNoAlpnByDefault) {
