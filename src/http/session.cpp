@@ -101,9 +101,15 @@ public:
         HeadPool::give(resp_);
     }
 
-    void start() override {
-        ctx_.poller().add(client_.get(), kRead, this);
-        client_interest_ = kRead;
+    void start(uint32_t watched) override {
+        if (watched) {  // taken over from the TLS handshake: no system call
+            ctx_.poller().retarget(client_.get(), this);
+            client_interest_ = watched;
+            set_interest(client_.get(), client_interest_, kRead);
+        } else {
+            ctx_.poller().add(client_.get(), kRead, this);
+            client_interest_ = kRead;
+        }
         begin_read_head(cfg_.http.request_timeout_ms);
     }
     void on_io(int fd, uint32_t events) override;

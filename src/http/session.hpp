@@ -16,8 +16,9 @@ namespace ep::http {
 class Session : public worker::Handler {
 public:
     // Starts reading the first request (called once the worker has
-    // registered the session).
-    virtual void start() = 0;
+    // registered the session). `watched`: the client socket is already in
+    // the poller with that interest (after a TLS handshake), 0 when not.
+    virtual void start(uint32_t watched = 0) = 0;
 };
 
 // `io` is plain, or the client's established TLS session.

@@ -219,12 +219,13 @@ private:
     }
 
     // Settings both sides share: no renegotiation (a client could make us
-    // pay for handshakes at will), partial writes (our buffers drain like a
-    // socket's) and buffers freed while a connection is idle.
+    // pay for handshakes at will) and partial writes (our buffers drain like
+    // a socket's). SSL_MODE_RELEASE_BUFFERS is not set: freeing and taking
+    // back 2 x 17 KiB around every read cost 5-8 % of the CPU per GiB
+    // (tests/bench/tls.sh), as HAProxy does not pay either.
     static void common(SSL_CTX* ctx) {
         SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION);
-        SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                                  SSL_MODE_RELEASE_BUFFERS);
+        SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     }
 
     // Loads a PEM chain and key into `ctx`, each problem at its setting.

@@ -67,6 +67,7 @@ struct ClientStart {
     net::Address peer;
     tls::Stream io;
     uint64_t accepted_ms = 0;
+    uint32_t watched = 0;  // the client socket is in the poller with this interest (0: not)
 };
 
 class Context {

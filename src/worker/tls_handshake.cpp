@@ -52,9 +52,9 @@ private:
         slot().tls_handshakes.fetch_add(1, std::memory_order_relaxed);
         if (io_.resumed()) slot().tls_resumed.fetch_add(1, std::memory_order_relaxed);
         ctx_.timers().cancel(*this);
-        // The mode's handler registers the socket itself.
-        ctx_.poller().remove(client_.get());
+        // The socket stays in the poller: the next handler takes it over.
         ClientStart c;
+        c.watched = interest_ ? interest_ : kRead;
         c.service = service;
         c.session = session;
         session = -1;  // the next handler carries on with the shared session slot

@@ -358,9 +358,11 @@ void Worker::open_client(ClientStart&& s) {
         http::Session& h = *session;
         add_handler(std::move(session));
         take_session(h);
-        h.start();
+        h.start(s.watched);
         return;
     }
+    // The relay registers the client once connected to a server.
+    if (s.watched) poller_->remove(s.client.get());
     auto conn = std::make_unique<Connection>();
     Connection& c = *conn;
     c.worker = this;
