@@ -135,6 +135,9 @@ class Termination(TlsCase):
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertEqual(r.stdout.decode(), "o1\n\n200 0")
             self.assertIn("SSL connection using " + version, r.stderr.decode())
+            # curl offers h2 first: HTTP/2 is not built, so it is never chosen
+            self.assertIn("ALPN: offers h2", r.stderr.decode())
+            self.assertIn("ALPN: server accepted http/1.1", r.stderr.decode())
         reqs = self.origin.requests(2)
         for req in reqs:
             self.assertIn(["X-Forwarded-Proto", "https"], req["headers"])
@@ -166,11 +169,26 @@ class Termination(TlsCase):
         self.assertNotEqual(self.curl("/", "www.example.test", "--tls-max", "1.2").returncode, 0)
         self.assertEqual(self.curl("/", "www.example.test").returncode, 0)
 
-    def test_no_shared_cipher_is_counted(self):
+    def test_failures_are_counted_by_reason(self):
         p = self.https_proxy(tls=self.tls_group(ciphers="ECDHE-ECDSA-AES256-GCM-SHA384"))
         code, out = s_client(self.addr, "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA", servername="www.example.test")
         self.assertNotEqual(code, 0)
-        wait_until(lambda: self.tls_stats(p)["tls_failures_no_shared_cipher"] == 1, 5, what="no shared cipher counted")
+        # a client that does not trust our CA says so with an alert
+        os.makedirs(os.path.join(self.tmp, "other"))
+        other_ca = Pki(os.path.join(self.tmp, "other"))
+        code, out = s_client(self.addr, "-CAfile", other_ca.ca, "-verify_return_error", servername="www.example.test")
+        self.assertNotEqual(code, 0)
+        with socket.create_connection((self.ip, int(self.port)), timeout=5) as s:  # not TLS at all
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            try:
+                s.recv(100)   # an alert, then the close (or a reset)
+            except ConnectionResetError:
+                pass
+        want = {"tls_failures_no_shared_cipher": 1, "tls_failures_unknown_ca": 1, "tls_failures_protocol": 1,
+                "tls_failures_timeout": 0, "tls_failures_other": 0, "tls_handshakes": 0}
+        wait_until(lambda: {k: self.tls_stats(p)[k] for k in want} == want, 5, what="failures by reason")
+        metrics = p.epstat("-o", "prometheus").stdout
+        self.assertIn('easyproxy_service_tls_handshake_failures_total{service="svc",reason="unknown_ca"} 1', metrics)
 
     def new_session(self, flags):
         """A session (with its ticket) saved by s_client; returns the file."""
