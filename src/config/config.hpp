@@ -191,6 +191,9 @@ struct Config {
     // Every file the config was read from or names (includes, htpasswd): what
     // `global.watch` watches.
     std::vector<std::string> files;
+    // What loads but is likely a mistake (a pool no route uses), each as
+    // "FILE:LINE: warning: key.path: message"; printed by -t and at start.
+    std::vector<std::string> warnings;
 };
 
 const char* balance_name(Balance b);
