@@ -41,6 +41,7 @@
 #include "util/log.hpp"
 #include "util/unique_fd.hpp"
 #include "worker/buffer_pool.hpp"
+#include "http/rate_limit.hpp"
 #include "worker/worker.hpp"
 
 namespace ep::master {
@@ -74,6 +75,8 @@ constexpr uint64_t kStalledMs = 1000;
 constexpr uint64_t kFirstBackoffMs = 100;
 constexpr uint64_t kMaxBackoffMs = 10000;
 constexpr uint64_t kStableAfterMs = 2000;  // a worker that lived this long resets its backoff
+// rate_limit buckets (8 bytes each): busy clients of every rate_limit middleware
+constexpr size_t kRateEntries = 65536;
 
 log::Level to_log_level(config::LogLevel l) {
     switch (l) {
@@ -180,6 +183,9 @@ private:
     Listeners listeners_;
     shm::Segment segment_;
     shm::SlotMap slots_;
+    // rate_limit buckets: one table for the master's life, so limits hold
+    // across workers and across reloads
+    std::unique_ptr<http::RateTable> rates_;
     uint64_t old_generations_deadline_ = 0;  // hard stop for draining generations
     std::vector<WorkerProc> workers_;
     Steering steering_;
@@ -275,6 +281,8 @@ void Master::create_shared_memory() {
     shm::copy_text(h.config_file, options_.config_path.c_str());
     h.generation.store(generation_);
     slots_ = shm::publish_catalog(segment_, cfg_);
+    rates_ = http::RateTable::create(kRateEntries);
+    if (!rates_) LOG_WARN("rate limits are off: no shared memory for their table: %s", std::strerror(errno));
 }
 
 void Master::install_signals() {
@@ -364,6 +372,7 @@ void Master::worker_main(const WorkerProc& w) {
     setup.slot = w.slot;
     setup.generation = w.generation;
     setup.listeners = listeners_.for_set(w.set);
+    setup.rates = rates_.get();
     const int code = worker::run(setup);
     _exit(code);
 }

@@ -18,6 +18,8 @@
 
 namespace ep::http {
 class ServerPool;
+class Router;
+class Middlewares;
 }
 
 namespace ep::worker {
@@ -64,6 +66,10 @@ public:
     virtual shm::WorkerSlot& slot() = 0;
     virtual Upstream& upstream(uint32_t service) = 0;
     virtual http::ServerPool& server_pool() = 0;
+    // The router of an entry point (a service with routes), else null.
+    virtual http::Router* router(uint32_t service) = 0;
+    // Every middleware of the config, with the worker's state for them.
+    virtual http::Middlewares& middlewares() = 0;
     // Records in the connection's shared session slot which server it holds
     // (server slot index), or none (-1).
     virtual void session_server(int32_t session, int32_t server_slot) = 0;

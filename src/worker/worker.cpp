@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "balance/balancer.hpp"
+#include "http/middleware.hpp"
+#include "http/router.hpp"
 #include "http/server_pool.hpp"
 #include "http/session.hpp"
 #include "net/proxy_protocol.hpp"
@@ -88,6 +90,8 @@ public:
     shm::WorkerSlot& slot() override { return slot_; }
     Upstream& upstream(uint32_t service) override { return upstreams_[service]; }
     http::ServerPool& server_pool() override { return server_pool_; }
+    http::Router* router(uint32_t service) override { return routers_[service].get(); }
+    http::Middlewares& middlewares() override { return middlewares_; }
     void session_server(int32_t session, int32_t server_slot) override;
     void session_bytes(int32_t session, uint64_t in, uint64_t out) override;
     void finished(Handler& h) override;
@@ -148,6 +152,8 @@ private:
     TimerHeap timers_;
     BufferPool pool_;
     http::ServerPool server_pool_{*this};
+    std::vector<std::unique_ptr<http::Router>> routers_;  // by service: entry points only
+    http::Middlewares middlewares_;
     PipePool pipes_;
     balance::Rng rng_;
     UniqueFd access_log_;
@@ -173,6 +179,7 @@ Worker::Worker(const Setup& setup, std::unique_ptr<Poller> poller)
       slot_(setup.segment->workers()[setup.slot]),
       sessions_(setup.segment->sessions(setup.slot)),
       poller_(std::move(poller)),
+      middlewares_(*setup.config, setup.rates),
       rng_(seed_from_kernel()) {
     auto all_services = setup.segment->services();
     auto all_servers = setup.segment->servers();
@@ -183,6 +190,9 @@ Worker::Worker(const Setup& setup, std::unique_ptr<Poller> poller)
         for (uint32_t x : setup.slots->server[i]) servers.push_back(&all_servers[x]);
         upstreams_.emplace_back(cfg_.services[i], all_services[slot_index], slot_index, std::move(servers),
                                 setup.slots->server[i]);
+        routers_.push_back(cfg_.services[i].is_entry_point()
+                               ? std::make_unique<http::Router>(cfg_.services[i].routes)
+                               : nullptr);
     }
     auto all_routes = setup.segment->routes();
     for (const auto& routes : setup.slots->route) {
