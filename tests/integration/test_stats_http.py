@@ -19,7 +19,6 @@ import sys
 import tempfile
 import threading
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -442,9 +441,7 @@ STATUS_ROUTE = "host=api.example.com path=/v1/status -> api"
 
 
 class RouteStatsTest(HttpCase):
-    """Per-route and per-middleware statistics (DESIGN §8). The second test
-    needs the HTTP session to route requests and count into the route and
-    middleware slots."""
+    """Per-route and per-middleware statistics (DESIGN §8)."""
 
     def gateway(self, routes):
         """An entry point `edge` over pools `api` and `web`, a rate limit of 2
@@ -526,9 +523,6 @@ class RouteStatsTest(HttpCase):
         self.assertEqual([html.unescape(text) for text in shown], [API_ROUTE, WEB_ROUTE])
         self.assertIn('data-middleware="limit"', dom)
 
-    # Remove this line once the HTTP session routes requests and counts into
-    # Context::route_slot / middleware_slot and ServiceSlot::http_404_no_route.
-    @unittest.skip("needs the HTTP session to route and count per route (issue 12)")
     def test_hits_classes_denials_and_no_route_counted_and_kept_over_a_reload(self):
         p, addr = self.gateway(self.ROUTES)
         self.assertEqual([ask(addr, "api.example.com", "/v1/x") for _ in range(3)], [200, 200, 429])
