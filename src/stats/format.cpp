@@ -929,7 +929,8 @@ std::string format_json_all(const Snapshot& snap) {
     json_array(out, "workers", snap.workers, json_worker);
     json_array(out, "routes", snap.routes, json_route);
     json_array(out, "middlewares", snap.middlewares, json_middleware);
-    json_array(out, "certificates", snap.certificates, json_certificate);
+    // Only with TLS listeners: the document of a plain setup stays as it was.
+    if (!snap.certificates.empty()) json_array(out, "certificates", snap.certificates, json_certificate);
     out += "\n}\n";
     return out;
 }

@@ -359,6 +359,8 @@ void Worker::open_client(ClientStart&& s) {
         add_handler(std::move(session));
         take_session(h);
         h.start(s.watched);
+        // A handshake that ended after a graceful stop began: one request, then close.
+        if (draining_ && !h.closed) h.drain();
         return;
     }
     // The relay registers the client once connected to a server.

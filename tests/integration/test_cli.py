@@ -2,6 +2,7 @@
 daemon: `easyproxy -t` on good and bad files, versions, usage errors."""
 import glob
 import os
+import re
 import sys
 import unittest
 
@@ -21,15 +22,30 @@ class ConfigTest(harness.ProxyTestCase):
         files = [os.path.join(TOP_SRCDIR, "conf", "easyproxy.conf"), os.path.join(TOP_SRCDIR, "conf", "demo.conf")]
         files += sorted(glob.glob(os.path.join(TOP_SRCDIR, "conf", "examples", "*.conf")))
         for path in files:
+            if path.endswith("https.conf"):
+                path = self.with_test_certificates(path)
             r = run_tool([EASYPROXY, "-t", "-c", path], check=False)
             self.assertEqual(r.returncode, 0, r.stderr)
             # a gateway's route table follows the verdict
             valid = "%s: configuration is valid\n" % path
-            if path.endswith("gateway.conf"):
-                self.assertTrue(r.stdout.startswith(valid + "entry point edge: "), r.stdout)
+            if path.endswith("gateway.conf") or path.endswith("https.conf"):
+                self.assertTrue(r.stdout.startswith(valid + "entry point "), r.stdout)
             else:
                 self.assertEqual(r.stdout, valid)
             self.assertEqual(r.stderr, "")
+
+    def with_test_certificates(self, path):
+        """A copy of `path` whose /etc/easyproxy/tls/ files are made here:
+        -t reads every certificate and key it names."""
+        tls_dir = os.path.join(self.tmp, "tls")
+        os.makedirs(tls_dir, exist_ok=True)
+        with open(path) as f:
+            text = f.read()
+        for name in sorted(set(re.findall(r"/etc/easyproxy/tls/([\w.-]+)\.(?:pem|key)", text))):
+            run_tool(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                      "-keyout", os.path.join(tls_dir, name + ".key"), "-out", os.path.join(tls_dir, name + ".pem"),
+                      "-days", "30", "-subj", "/CN=" + name])
+        return self.write(os.path.basename(path), text.replace("/etc/easyproxy/tls/", tls_dir + "/"))
 
     def test_invalid_config_names_file_line_and_key(self):
         path = self.write("bad.conf", 'services = (\n  {\n    name = "web";\n    listen = "127.0.0.1:8080";\n'
