@@ -283,7 +283,7 @@ void HttpSession::on_io(int fd, uint32_t events) {
             else on_connect_result((events & kError) ? net::socket_error(fd) : 0);
             return;
         }
-        if (events & (kRead | kError)) server_readable_ = true;
+        if ((events & (kRead | kError)) || server_io_.secure()) server_readable_ = true;
     } else if (fd == client_.get()) {
         // A TLS read may have waited for writability: any event retries it.
         if ((events & (kRead | kError)) || client_io_.secure()) client_readable_ = true;
