@@ -6,8 +6,13 @@
 #include <string>
 #include <vector>
 
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include "config/loader.hpp"
 #include "tls/context.hpp"
+#include "tls/tickets.hpp"
 
 // CppUTest last: its leak-detector macros must not see std headers.
 #include <CppUTest/TestHarness.h>
@@ -134,4 +139,93 @@ TEST(TlsConfig, ErrorsNameFileLineAndKey) {
                      .c_str());
     STRCMP_EQUAL("bad.conf:2: services[0].server_tls.cert: needs a \"key\" beside it",
                  errors_of(service_with("server_tls = { cert = \"/c.pem\"; };")).c_str());
+}
+
+// ---- session tickets: the shared keys and their rotation --------------------
+//
+// A server and a client in memory (a BIO pair), TLS 1.2 so the ticket comes
+// within the handshake: a session resumes with the current key, still with
+// the previous one after a rotation (and gets a new ticket), and no longer
+// after a second rotation.
+
+namespace {
+
+struct Tls12Pair {
+    SSL_CTX* server = nullptr;
+    SSL_CTX* client = nullptr;
+    Tls12Pair() {
+        std::string error;
+        CHECK_TRUE(ep::tls::init_ticket_keys(error));
+        EVP_PKEY* key = EVP_EC_gen("P-256");
+        X509* cert = X509_new();
+        ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+        X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+        X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+        X509_set_pubkey(cert, key);
+        X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_ASC,
+                                   reinterpret_cast<const unsigned char*>("t.test"), -1, -1, 0);
+        X509_set_issuer_name(cert, X509_get_subject_name(cert));
+        X509_sign(cert, key, EVP_sha256());
+        server = SSL_CTX_new(TLS_server_method());
+        SSL_CTX_use_certificate(server, cert);
+        SSL_CTX_use_PrivateKey(server, key);
+        SSL_CTX_set_session_cache_mode(server, SSL_SESS_CACHE_OFF);
+        ep::tls::use_shared_ticket_keys(server);
+        client = SSL_CTX_new(TLS_client_method());
+        SSL_CTX_set_max_proto_version(client, TLS1_2_VERSION);
+        X509_free(cert);
+        EVP_PKEY_free(key);
+    }
+    ~Tls12Pair() {
+        SSL_CTX_free(server);
+        SSL_CTX_free(client);
+    }
+    // One connection; returns whether it resumed `session` (may be null) and
+    // hands back the client's session afterwards.
+    bool connect(SSL_SESSION*& session) {
+        SSL* s = SSL_new(server);
+        SSL* c = SSL_new(client);
+        BIO *sb = nullptr, *cb = nullptr;
+        BIO_new_bio_pair(&sb, 0, &cb, 0);
+        SSL_set_bio(s, sb, sb);
+        SSL_set_bio(c, cb, cb);
+        SSL_set_accept_state(s);
+        SSL_set_connect_state(c);
+        if (session) SSL_set_session(c, session);
+        bool s_done = false, c_done = false;
+        for (int i = 0; i < 20 && !(s_done && c_done); ++i) {
+            if (!c_done) c_done = SSL_do_handshake(c) == 1;
+            if (!s_done) s_done = SSL_do_handshake(s) == 1;
+        }
+        CHECK_TRUE(s_done && c_done);
+        const bool reused = SSL_session_reused(s) == 1;
+        if (session) SSL_SESSION_free(session);
+        session = SSL_get1_session(c);
+        // Freed without a shutdown, OpenSSL marks the session not resumable.
+        SSL_set_shutdown(c, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+        SSL_set_shutdown(s, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+        SSL_free(s);
+        SSL_free(c);
+        return reused;
+    }
+};
+
+}  // namespace
+
+TEST_GROUP(TicketKeys){};
+
+TEST(TicketKeys, PreviousKeyStillResumesAfterOneRotationNotTwo) {
+    Tls12Pair pair;
+    SSL_SESSION* first = nullptr;
+    CHECK_FALSE(pair.connect(first));  // full handshake, ticket with key A
+    SSL_SESSION* again = SSL_SESSION_dup(first);
+    CHECK_TRUE(pair.connect(again));   // resumed with A
+    ep::tls::rotate_ticket_keys(1);    // B current, A previous
+    SSL_SESSION* renewed = SSL_SESSION_dup(first);
+    CHECK_TRUE(pair.connect(renewed)); // A still opens it; the ticket is renewed with B
+    ep::tls::rotate_ticket_keys(2);    // C current, B previous: A is gone
+    SSL_SESSION* old = SSL_SESSION_dup(first);
+    CHECK_FALSE(pair.connect(old));    // a ticket under A: full handshake
+    CHECK_TRUE(pair.connect(renewed)); // the one renewed under B still resumes
+    for (SSL_SESSION* s : {first, again, renewed, old}) SSL_SESSION_free(s);
 }
