@@ -675,6 +675,8 @@ control::Answer Master::reload() {
     ++generation_;
     segment_.header().generation.store(generation_);
     cfg_ = std::move(next);
+    // The old contexts outlive the old health checker, whose checks may use them.
+    const std::shared_ptr<const tls::Contexts> old_tls = std::move(tls_);
     tls_ = std::move(next_tls);
     publish_certificates();
     slots_ = std::move(next_slots);

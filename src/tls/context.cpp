@@ -170,11 +170,30 @@ SSL* ServerSide::new_session(int fd) const {
     return ssl;
 }
 
+ClientSide::~ClientSide() {
+    for (auto& [address, session] : sessions_)
+        if (session) SSL_SESSION_free(session);
+}
+
+// A session (or a TLS 1.3 ticket, after the handshake) from a server: it
+// replaces the one kept for that server. The SSL's app data points at the
+// server's place in sessions_ (nodes of an unordered_map do not move).
+int ClientSide::on_new_session(SSL* ssl, SSL_SESSION* session) {
+    auto* kept = static_cast<SSL_SESSION**>(SSL_get_app_data(ssl));
+    if (!kept) return 0;
+    if (*kept) SSL_SESSION_free(*kept);
+    *kept = session;
+    return 1;  // the reference is ours now
+}
+
 SSL* ClientSide::new_session(int fd, const std::string& address_text) const {
     SSL* ssl = SSL_new(ctx_.get());
     if (!ssl) return nullptr;
     SSL_set_fd(ssl, fd);
     SSL_set_connect_state(ssl);
+    SSL_SESSION*& kept = sessions_[address_text];
+    if (kept && SSL_SESSION_is_resumable(kept)) SSL_set_session(ssl, kept);
+    SSL_set_app_data(ssl, &kept);
     std::string name = sni_;
     if (name.empty()) {
         // The host part of "host:port" when it is a name (never an IP address).
@@ -343,6 +362,9 @@ private:
         SSL_CTX* ctx = side->ctx_.get();
         common(ctx);
         SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+        // Sessions are kept by ClientSide, per server, not in OpenSSL's cache.
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+        SSL_CTX_sess_set_new_cb(ctx, &ClientSide::on_new_session);
         side->sni_ = t.sni;
         side->verify_ = t.verify;
         if (t.verify) {

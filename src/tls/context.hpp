@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "config/config.hpp"
@@ -54,18 +55,28 @@ private:
     std::string alpn_;                              // offered protocols, wire format
 };
 
-// The servers' side (server_tls) of one service.
+// The servers' side (server_tls) of one service. Each process keeps the
+// last TLS session of each server and offers it on the next connection, so
+// connections to a server resume instead of paying a full handshake (as
+// HAProxy does); a server that refuses it gets a full handshake.
 class ClientSide {
 public:
+    ClientSide() = default;
+    ClientSide(const ClientSide&) = delete;
+    ClientSide& operator=(const ClientSide&) = delete;
+    ~ClientSide();
     // A client session for a connected socket to a server whose address was
     // written `address_text`; null when OpenSSL is out of memory.
     SSL* new_session(int fd, const std::string& address_text) const;
 
 private:
     friend class Loader;
+    static int on_new_session(SSL* ssl, SSL_SESSION* session);
     CtxPtr ctx_;
     std::string sni_;
     bool verify_ = true;
+    // by server address: the session to offer next (this process's own copy)
+    mutable std::unordered_map<std::string, SSL_SESSION*> sessions_;
 };
 
 class Contexts {

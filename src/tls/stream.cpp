@@ -77,10 +77,12 @@ ssize_t Stream::failed(int ret, uint32_t own) {
         case SSL_ERROR_ZERO_RETURN:
             return 0;
         case SSL_ERROR_SYSCALL:
+            broken_ = true;
             ERR_clear_error();
             if (errno == 0 || errno == EAGAIN) errno = ECONNRESET;
             return -1;
         default:
+            broken_ = true;
             ERR_clear_error();
             errno = EPROTO;
             return -1;

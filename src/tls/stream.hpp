@@ -25,15 +25,14 @@ class Stream {
 public:
     Stream() = default;
     explicit Stream(SSL* ssl) : ssl_(ssl) {}
-    ~Stream() {
-        if (ssl_) SSL_free(ssl_);
-    }
-    Stream(Stream&& o) noexcept : ssl_(std::exchange(o.ssl_, nullptr)), wants_(o.wants_) {}
+    ~Stream() { end(); }
+    Stream(Stream&& o) noexcept : ssl_(std::exchange(o.ssl_, nullptr)), wants_(o.wants_), broken_(o.broken_) {}
     Stream& operator=(Stream&& o) noexcept {
         if (this != &o) {
-            if (ssl_) SSL_free(ssl_);
+            end();
             ssl_ = std::exchange(o.ssl_, nullptr);
             wants_ = o.wants_;
+            broken_ = o.broken_;
         }
         return *this;
     }
@@ -43,7 +42,11 @@ public:
     bool secure() const { return ssl_ != nullptr; }
     SSL* ssl() const { return ssl_; }
     // Ends the TLS session (the socket is being closed or handed on plain).
-    void reset() { *this = Stream(); }
+    void reset() {
+        end();
+        wants_ = 0;
+        broken_ = false;
+    }
 
     // One step of the handshake: 1 done, 0 waiting for the socket (wants()),
     // -1 failed (`why`).
@@ -66,8 +69,18 @@ private:
     // Maps an SSL_ERROR_* of a failed call in direction `own`: -1 with errno,
     // or 0 at the end.
     ssize_t failed(int ret, uint32_t own);
+    // Frees the session. OpenSSL forbids resuming the TLS session of a
+    // connection freed without a shutdown; one that ended without an error is
+    // marked as shut down, so its session (kept by ClientSide) stays usable.
+    void end() {
+        if (!ssl_) return;
+        if (!broken_ && SSL_is_init_finished(ssl_)) SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+        SSL_free(ssl_);
+        ssl_ = nullptr;
+    }
     SSL* ssl_ = nullptr;
     uint32_t wants_ = 0;
+    bool broken_ = false;  // a TLS or socket error was seen
 };
 
 }  // namespace ep::tls

@@ -449,20 +449,25 @@ class ToServers(TlsCase):
         svc, addr = self.service([{"name": "e", "address": echo.addr}], mode="tcp",
                                  server_tls={"ca_file": self.pki.ca, "sni": "backend.test",
                                              "cert": client[0], "key": client[1]})
-        self.proxy([svc])
+        self.proxy([svc], workers=1)
         ip, port = addr.rsplit(":", 1)
-        payload = os.urandom(2 * MIB)
-        with socket.create_connection((ip, int(port)), timeout=10) as s:
-            sender = threading.Thread(target=s.sendall, args=(payload,))
-            sender.start()
-            got = bytearray()
-            while len(got) < len(payload):
-                chunk = s.recv(1 << 16)
-                if not chunk:
-                    break
-                got += chunk
-            sender.join(10)
-        self.assertEqual(hashlib.sha256(got).digest(), hashlib.sha256(payload).digest())
+        for _ in range(3):
+            payload = os.urandom(2 * MIB)
+            with socket.create_connection((ip, int(port)), timeout=10) as s:
+                sender = threading.Thread(target=s.sendall, args=(payload,))
+                sender.start()
+                got = bytearray()
+                while len(got) < len(payload):
+                    chunk = s.recv(1 << 16)
+                    if not chunk:
+                        break
+                    got += chunk
+                sender.join(10)
+            self.assertEqual(hashlib.sha256(got).digest(), hashlib.sha256(payload).digest())
+        # The worker kept the server's session: later connections resume it.
+        conns = wait_until(lambda: (lambda c: c if len(c) == 3 else None)(
+            [l for l in echo.output() if l.startswith("CONN")]), 5, what="3 connections logged")
+        self.assertEqual([c.split()[2] for c in conns], ["reused=0", "reused=1", "reused=1"])
 
 
 class ConfigCheck(TlsCase):

@@ -3,7 +3,8 @@
 answers "<name> <connection number>\\n" to every request (so reuse of a
 connection shows), or (--echo) a TLS echo server. --client-ca makes it
 require a client certificate signed by that CA (mutual TLS).
-Log lines: "READY host:port", "CONN <n>", "REQ <n> <path>"."""
+Log lines: "READY host:port", "CONN <n> reused=0|1" (a resumed TLS session),
+"REQ <n> <path>"."""
 import argparse
 import socket
 import ssl
@@ -65,7 +66,7 @@ def main():
                 print("FAIL %d %s" % (n, e), flush=True)
                 raw.close()
                 return
-            print("CONN %d" % n, flush=True)
+            print("CONN %d reused=%d" % (n, conn.session_reused), flush=True)
             try:
                 serve_echo(conn) if a.echo else serve_http(conn, n, a.name)
             except (ssl.SSLError, OSError):
