@@ -683,9 +683,11 @@ void Worker::on_connection_io(Connection& c, int fd, uint32_t events) {
     }
     if ((events & (kRead | kError)) && !incoming.eof && !incoming.pending()) {
         if (!pump(c, incoming, fd, other, is_client)) return;
-        // Decrypted bytes left in the TLS session raise no poller event.
+        // Decrypted bytes left in the TLS session raise no poller event. And
+        // a TLS connection never moves to splice(): while reads come full and
+        // are sent at once, read on instead of waiting for the next event.
         for (int i = 0; i < 16 && c.phase == Phase::Relaying && !incoming.eof && !incoming.pending() &&
-                        c.io_of(fd).pending();
+                        (c.io_of(fd).pending() || (c.secure() && incoming.full_reads > 0));
              ++i)
             if (!pump(c, incoming, fd, other, is_client)) return;
     }
