@@ -328,17 +328,19 @@ class TcpMode(TlsCase):
         ip, port = addr.rsplit(":", 1)
         ctx = ssl.create_default_context(cafile=self.pki.ca)
         payload = os.urandom(3 * MIB)
+        step = 256 * 1024
         with socket.create_connection((ip, int(port)), timeout=10) as raw:
             with ctx.wrap_socket(raw, server_hostname="www.example.test") as s:
+                # One thread: an SSL object must not be read and written from
+                # two at once. Each step is echoed whole before the next.
                 got = bytearray()
-                sender = threading.Thread(target=s.sendall, args=(payload,))
-                sender.start()
-                while len(got) < len(payload):
-                    chunk = s.recv(1 << 16)
-                    if not chunk:
-                        break
-                    got += chunk
-                sender.join(10)
+                for off in range(0, len(payload), step):
+                    s.sendall(payload[off:off + step])
+                    while len(got) < min(len(payload), off + step):
+                        chunk = s.recv(1 << 16)
+                        if not chunk:
+                            break
+                        got += chunk
                 self.assertEqual(hashlib.sha256(got).hexdigest(), hashlib.sha256(payload).hexdigest())
         self.assertEqual(self.tls_stats(p)["tls_handshakes"], 1)
 
