@@ -429,7 +429,7 @@ public:
 private:
     void read_global(Reader& r, Global& g) {
         r.check_unknown_keys({"workers", "user", "group", "run_dir", "state_file", "max_connections",
-                              "shutdown_timeout", "watchdog_timeout", "poller", "log", "stats"});
+                              "shutdown_timeout", "watchdog_timeout", "poller", "watch", "log", "stats"});
         r.get_int("workers", g.workers, 0, 64);
         r.get_nonempty_string("user", g.user);
         r.get_nonempty_string("group", g.group);
@@ -443,6 +443,7 @@ private:
             g.watchdog_timeout_ms < kMinWatchdogMs)
             r.error_at("watchdog_timeout", "must be 0 (off) or at least " + std::to_string(kMinWatchdogMs) + " ms");
         r.get_enum("poller", g.poller, kPollers);
+        r.get_bool("watch", g.watch);
         r.with_group("log", [&](Reader& log) {
             log.check_unknown_keys({"level", "target", "access_log"});
             log.get_enum("level", g.log.level, kLogLevels);
