@@ -6,6 +6,7 @@ connections live through a watch reload like through any other."""
 import json
 import os
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -49,10 +50,25 @@ class WatchTest(harness.ProxyTestCase):
         p, addr = self.start()
         held = connect(addr)   # a connection open across the watch reload
         self.assertEqual(read_line(held), "a")
+        errors, done, served = [], threading.Event(), {"a": 0, "b": 0}
+
+        def steady():   # new connections one after another all along
+            while not done.is_set():
+                try:
+                    name = fetch_name(addr)
+                    served[name] += 1
+                except (OSError, KeyError) as e:
+                    errors.append(repr(e))
+        loop = threading.Thread(target=steady, daemon=True)
+        loop.start()
         edited = time.monotonic()
         self.write(p.config_path, render_config(self.to_b(p)))
-        self.wait_serving(addr, "b", 5)
+        wait_until(lambda: served["b"] > 0, 5, 0.01, "connections to reach b")
         took = time.monotonic() - edited
+        wait_until(lambda: served["b"] > 20 or errors, 10, 0.01, "more connections after the reload")
+        done.set()
+        loop.join(10)
+        self.assertEqual(errors, [])
         self.assertLess(took, APPLIED_WITHIN_S)
         self.assertIn("config changed (%s), reloading" % p.config_path, p.log())
         self.assertEqual(generation(p), 2)
@@ -60,7 +76,8 @@ class WatchTest(harness.ProxyTestCase):
         held.sendall(b"still here\n")
         self.assertEqual(read_line(held), "still here")
         held.close()
-        sys.stdout.write("edit applied in %.3f s\n" % took)
+        sys.stdout.write("edit applied in %.3f s; %d connections before, %d after, none failed\n"
+                         % (took, served["a"], served["b"]))
 
     def test_broken_edit_is_refused_and_a_later_good_one_applied(self):
         p, addr = self.start()
@@ -81,12 +98,39 @@ class WatchTest(harness.ProxyTestCase):
     def test_file_replaced_by_rename(self):
         p, addr = self.start()
         tmp = p.config_path + ".tmp"
-        self.write(tmp, render_config(self.to_b(p)))
-        edited = time.monotonic()
-        os.replace(tmp, p.config_path)
-        self.wait_serving(addr, "b", 5)
-        self.assertLess(time.monotonic() - edited, APPLIED_WITHIN_S)
-        self.assertEqual(generation(p), 2)
+        for i, name in enumerate(["b", "a"]):   # twice: the watch outlives the file it saw first
+            cfg = self.to_b(p) if name == "b" else p.config
+            self.write(tmp, render_config(cfg))
+            edited = time.monotonic()
+            os.replace(tmp, p.config_path)
+            self.wait_serving(addr, name, 5)
+            self.assertLess(time.monotonic() - edited, APPLIED_WITHIN_S)
+            self.assertEqual(generation(p), 2 + i)
+
+    def test_constant_writes_still_reload(self):
+        """A file rewritten every 100 ms never goes quiet for 300 ms: it is
+        reloaded anyway, 2 s after the first write."""
+        p, addr = self.start()
+        text = render_config(self.to_b(p))
+        stop = threading.Event()
+
+        def writer():
+            while not stop.is_set():
+                self.write(p.config_path, text)
+                stop.wait(0.1)   # the writer's pace, not a synchronisation
+        t = threading.Thread(target=writer, daemon=True)
+        first = time.monotonic()
+        t.start()
+        try:
+            wait_until(lambda: generation(p) == 2, 5, what="a reload while the file keeps changing")
+            took = time.monotonic() - first
+        finally:
+            stop.set()
+            t.join(5)
+        self.assertGreater(took, 1.0)
+        self.assertLess(took, APPLIED_WITHIN_S + 1)
+        self.assertEqual(fetch_name(addr), "b")
+        sys.stdout.write("reloaded %.3f s after the first of constant writes\n" % took)
 
     def test_edit_of_an_included_file(self):
         p, addr = self.start()
