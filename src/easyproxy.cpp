@@ -8,6 +8,7 @@
 #include <string>
 
 #include "config/loader.hpp"
+#include "config/summary.hpp"
 #include "master/master.hpp"
 
 int main(int argc, char** argv) {
@@ -36,8 +37,11 @@ int main(int argc, char** argv) {
         for (const auto& d : e.diagnostics()) std::cerr << d.str() << "\n";
         return 1;
     }
+    // Before the master may detach from the terminal: what loads but looks
+    // like a mistake is said where the operator is looking.
+    for (const std::string& w : cfg.warnings) std::cerr << w << "\n";
     if (test_only) {
-        std::cout << config_path << ": configuration is valid\n";
+        std::cout << config_path << ": configuration is valid\n" << ep::config::route_table(cfg);
         return 0;
     }
     ep::master::Options options;

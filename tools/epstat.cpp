@@ -87,8 +87,8 @@ int main(int argc, char** argv) {
         ->type_name("SECONDS")
         ->check(CLI::Range(0.1, 86400.0));
     std::string view_word = "servers";
-    app.add_option("view", view_word, "services, servers, workers or sessions")
-        ->check(CLI::IsMember({"services", "servers", "workers", "sessions"}))
+    app.add_option("view", view_word, "services, servers, workers, sessions, routes or middlewares")
+        ->check(CLI::IsMember({"services", "servers", "workers", "sessions", "routes", "middlewares"}))
         ->capture_default_str();
     try {
         app.parse(argc, argv);

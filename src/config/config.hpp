@@ -191,6 +191,9 @@ struct Config {
     // Every file the config was read from or names (includes, htpasswd): what
     // `global.watch` watches.
     std::vector<std::string> files;
+    // What loads but is likely a mistake (a pool no route uses), each as
+    // "FILE:LINE: warning: key.path: message"; printed by -t and at start.
+    std::vector<std::string> warnings;
 };
 
 const char* balance_name(Balance b);
@@ -203,5 +206,11 @@ const char* middleware_type_name(MiddlewareType t);
 // then `path` > longer `path_prefix` > shorter > none, then more conditions,
 // then file order.
 void sort_routes(std::vector<Route>& routes);
+
+// A route in one line, its conditions in a fixed order then its pool:
+// "priority=5 host=api.example.com path_prefix=/v1/ methods=GET,HEAD
+// header X-Canary="1" -> api", or "any -> web" when it has none. What `-t`, epstat and the statistics call it
+// (the shared memory keys a route's counters by it).
+std::string route_text(const Route& r);
 
 }  // namespace ep::config

@@ -180,6 +180,14 @@ private:
         return j + 1 - i;
     }
 
+    // "dir//name" as libconfig joins them names the same file as "dir/name".
+    static std::string without_double_slashes(const std::string& path) {
+        std::string out;
+        for (char c : path)
+            if (c != '/' || out.empty() || out.back() != '/') out += c;
+        return out;
+    }
+
     // libconfig opens INCLUDE_DIR "/" NAME and names the file NAME in its
     // settings; the loader shows that as the path it reads.
     void include(const std::string& from, int line, int depth) {
@@ -204,6 +212,7 @@ private:
         std::string text;
         int error = 0;
         if (!read_fd(fd.get(), text, error)) return refuse(std::strerror(error));
+        out_.includes.push_back(without_double_slashes(path));
         scan(text, shown, depth + 1);
     }
 

@@ -22,6 +22,8 @@ struct Literals {
     std::vector<IntegerLiteral> integers;
     // @include targets that cannot be read as regular files.
     std::vector<Diagnostic> errors;
+    // The files read through @include, as opened (what `global.watch` watches).
+    std::vector<std::string> includes;
 };
 
 // Scans `text` (named `name` in diagnostics) and the files it @includes with

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "config/htpasswd.hpp"
 #include "config/literals.hpp"
 #include "util/duration.hpp"
 
@@ -53,6 +54,12 @@ constexpr EnumName<Balance> kPlainBalances[] = {
     {"source", Balance::Source},         {"leastconn", Balance::LeastConn},
     {"p2c", Balance::P2C},               {"maglev", Balance::Maglev},
     {"uri", Balance::Uri}};
+constexpr EnumName<MiddlewareType> kMiddlewareTypes[] = {
+    {"headers", MiddlewareType::Headers},         {"strip_prefix", MiddlewareType::StripPrefix},
+    {"add_prefix", MiddlewareType::AddPrefix},    {"redirect", MiddlewareType::Redirect},
+    {"basic_auth", MiddlewareType::BasicAuth},    {"ip_allow", MiddlewareType::IpAllow},
+    {"rate_limit", MiddlewareType::RateLimit},    {"request_id", MiddlewareType::RequestId},
+    {"retry", MiddlewareType::Retry},             {"max_body_size", MiddlewareType::MaxBodySize}};
 
 std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
 
@@ -126,15 +133,20 @@ public:
         : file_(std::move(file)), include_dir_(std::move(include_dir)) {}
 
     void add(const Setting& at, std::string path, std::string message) {
-        // The root group has no line of its own: it opens the file.
-        const int line = at.isRoot() ? 1 : static_cast<int>(at.getSourceLine());
-        list_.push_back(Diagnostic{source_file(at), line, std::move(path), std::move(message)});
+        list_.push_back(at_setting(at, std::move(path), std::move(message)));
+    }
+    // What loads but looks like a mistake: the config is used all the same.
+    void warn(const Setting& at, std::string path, std::string message) {
+        warnings_.push_back(at_setting(at, std::move(path), std::move(message)));
     }
     // Problems are found group by group; people read them in file order.
-    std::vector<Diagnostic> sorted() && {
-        std::stable_sort(list_.begin(), list_.end(),
-                         [](const Diagnostic& a, const Diagnostic& b) { return a.line < b.line; });
-        return std::move(list_);
+    std::vector<Diagnostic> sorted() && { return by_line(std::move(list_)); }
+    // "FILE:LINE: warning: path: message", in file order.
+    std::vector<std::string> warnings() const {
+        std::vector<std::string> out;
+        for (const Diagnostic& d : by_line(warnings_))
+            out.push_back(d.file + ":" + std::to_string(d.line) + ": warning: " + d.path + ": " + d.message);
+        return out;
     }
     bool empty() const { return list_.empty(); }
 
@@ -147,9 +159,22 @@ private:
         return source[0] == '/' ? source : include_dir_ + source;
     }
 
+    Diagnostic at_setting(const Setting& at, std::string path, std::string message) const {
+        // The root group has no line of its own: it opens the file.
+        const int line = at.isRoot() ? 1 : static_cast<int>(at.getSourceLine());
+        return Diagnostic{source_file(at), line, std::move(path), std::move(message)};
+    }
+
+    static std::vector<Diagnostic> by_line(std::vector<Diagnostic> list) {
+        std::stable_sort(list.begin(), list.end(),
+                         [](const Diagnostic& a, const Diagnostic& b) { return a.line < b.line; });
+        return list;
+    }
+
     std::string file_;
     std::string include_dir_;
     std::vector<Diagnostic> list_;
+    std::vector<Diagnostic> warnings_;
 };
 
 // Reads one libconfig group: knows its key path ("services[0].health_check")
@@ -161,6 +186,7 @@ public:
         : group_(group), path_(std::move(path)), diags_(diags), written_(written) {}
 
     const std::string& path() const { return path_; }
+    const Setting& setting() const { return group_; }
     int line() const { return static_cast<int>(group_.getSourceLine()); }
     std::string path_of(const char* key) const { return path_.empty() ? key : path_ + "." + key; }
     const Setting* find(const char* key) const {
@@ -198,6 +224,13 @@ public:
     }
 
     bool get_int(const char* key, int& out, long long lo, long long hi) {
+        long long value = 0;
+        if (!get_int64(key, value, lo, hi)) return false;
+        out = static_cast<int>(value);
+        return true;
+    }
+
+    bool get_int64(const char* key, long long& out, long long lo, long long hi) {
         const Setting* s = find(key);
         return s && int_value(*s, path_of(key), out, lo, hi);
     }
@@ -298,6 +331,20 @@ public:
         return true;
     }
 
+    // Visits each `Name = "value";` of the group `key`: visit(setting, path, name, value).
+    // Returns whether the group is there.
+    template <typename Visit>
+    bool each_string_member(const char* key, Visit&& visit) {
+        return with_group(key, [&](Reader& g) {
+            for (int i = 0; i < g.group_.getLength(); ++i) {
+                const Setting& item = g.group_[i];
+                const std::string item_path = g.path_of(item.getName());
+                std::string text;
+                if (g.string_value(item, item_path, text)) visit(item, item_path, std::string(item.getName()), text);
+            }
+        });
+    }
+
     // Visits each group of the list `key`, which must hold at least one `noun`.
     template <typename Visit>
     void each_group(const char* key, const char* noun, Visit&& visit) {
@@ -371,7 +418,7 @@ private:
         return true;
     }
 
-    bool int_value(const Setting& s, const std::string& path, int& out, long long lo, long long hi) {
+    bool int_value(const Setting& s, const std::string& path, long long& out, long long lo, long long hi) {
         if (!has_type(s, path, is_integer(s), "an integer")) return false;
         const IntegerLiteral& literal = written_.at(&s);
         const long long value = literal.value;
@@ -383,7 +430,7 @@ private:
                 error_at(s, path, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + got);
             return false;
         }
-        out = static_cast<int>(value);
+        out = value;
         return true;
     }
 
@@ -408,23 +455,36 @@ struct ListenSeen {
 
 class Loader {
 public:
-    Loader(Diagnostics& diags, const WrittenIntegers& written) : diags_(diags), written_(written) {}
+    // `base_dir`: what relative paths in the file (htpasswd) are relative
+    // to, with its trailing slash ("" for the working directory).
+    Loader(Diagnostics& diags, const WrittenIntegers& written, std::string base_dir)
+        : diags_(diags), written_(written), base_dir_(std::move(base_dir)) {}
 
     Config read(const Setting& root) {
         Config cfg;
         Reader top(root, "", diags_, written_);
-        top.check_unknown_keys({"global", "services"});
+        top.check_unknown_keys({"global", "services", "middlewares"});
         top.with_group("global", [&](Reader& r) { read_global(r, cfg.global); });
+        top.each_group("middlewares", "middleware", [&](Reader& r, int) {
+            Middleware m;
+            read_middleware(r, m);
+            cfg.middlewares.push_back(std::move(m));
+        });
         if (top.require({"services"})) {
             top.each_group("services", "service", [&](Reader& r, int index) {
                 Service service;
                 read_service(r, size_t(index), service);
                 cfg.services.push_back(std::move(service));
+                service_sites_.push_back({&r.setting(), r.path()});
             });
         }
         check_stats_listen(cfg.global.stats);
+        resolve(cfg);
         return cfg;
     }
+
+    // The htpasswd files read, for Config::files.
+    const std::vector<std::string>& named_files() const { return named_files_; }
 
 private:
     void read_global(Reader& r, Global& g) {
@@ -476,8 +536,10 @@ private:
         svc.line = r.line();
         r.check_unknown_keys({"name", "listen", "mode", "balance", "connect_timeout", "idle_timeout",
                               "retries", "max_connections", "allow", "deny", "proxy_protocol",
-                              "health_check", "passive", "http", "keepalive", "servers"});
-        r.require({"name", "listen", "servers"});
+                              "health_check", "passive", "http", "keepalive", "servers", "routes",
+                              "middlewares", "sticky"});
+        r.require({"name"});
+        check_service_kind(r);
         read_name(r, "service", service_names_, svc.name);
         read_listen(r, index, svc);
         const bool mode_known = r.get_enum("mode", svc.mode, kModes) || !r.find("mode");
@@ -495,9 +557,33 @@ private:
             p.get_int("max_fails", svc.passive.max_fails, 0, 1000);
             p.get_duration("fail_timeout", svc.passive.fail_timeout_ms, 1);
         });
-        for (const char* key : {"http", "keepalive"})
+        for (const char* key : {"http", "keepalive", "routes", "middlewares", "sticky"})
             if (r.find(key) && svc.mode != Mode::Http)
                 r.error_at(key, "only for mode = \"http\" services");
+        // The entry point's middlewares are names, resolved once every one is read.
+        if (r.find("middlewares") && !r.find("routes"))
+            r.error_at("middlewares", "only for a service with routes (an entry point): they run before "
+                                      "each route's own");
+        r.with_group("sticky", [&](Reader& st) {
+            st.check_unknown_keys({"cookie"});
+            if (!r.find("servers")) {
+                r.error_at("sticky", "only for a service with servers (it pins a client to one of them)");
+                return;
+            }
+            std::string cookie = "EPSRV";
+            if (st.get_string("cookie", cookie) && !is_token(cookie)) {
+                st.error_at("cookie", "must be a cookie name (an HTTP token) (got " + quoted(cookie) + ")");
+                return;
+            }
+            svc.sticky_cookie = cookie;
+        });
+        r.each_group("routes", "route", [&](Reader& rr, int index) {
+            Route route;
+            route.ordinal = index;
+            read_route(rr, route);
+            route_sites_.push_back({service_sites_.size(), svc.routes.size(), &rr.setting(), rr.path()});
+            svc.routes.push_back(std::move(route));
+        });
         r.with_group("http", [&](Reader& h) {
             h.check_unknown_keys({"request_timeout", "keepalive_timeout", "server_timeout", "max_header_size",
                                   "max_body_size", "trusted_proxies"});
@@ -521,6 +607,352 @@ private:
             read_server(s, server_names, server);
             svc.servers.push_back(std::move(server));
         });
+    }
+
+    // What a service is follows from its keys (DESIGN.md §8): listen and
+    // servers, a plain service; listen and routes, an entry point; servers
+    // alone, a pool that routes send to.
+    void check_service_kind(Reader& r) {
+        const bool listen = r.find("listen"), servers = r.find("servers"), routes = r.find("routes");
+        if (routes && !listen)
+            r.error_at("routes", "a service with routes needs \"listen\": routes choose where the "
+                                 "clients it accepts go");
+        else if (!listen && !servers)
+            r.error_here("needs \"listen\" and \"servers\" (a service), \"listen\" and \"routes\" (an entry "
+                         "point) or \"servers\" alone (a pool that routes send to)");
+        else if (listen && !servers && !routes)
+            r.error_here("missing required key \"servers\" (or \"routes\")");
+        if (routes && servers)
+            r.error_at("servers", "a service with routes sends each request where its routes say, so its own "
+                                  "servers would never be used: put them in a pool (a service with servers "
+                                  "and no listen) and name it in a route");
+    }
+
+    void read_route(Reader& r, Route& route) {
+        route.line = r.line();
+        r.check_unknown_keys({"host", "path", "path_prefix", "methods", "headers", "priority", "service",
+                              "middlewares"});
+        if (r.require({"service"})) r.get_nonempty_string("service", route.service);
+        std::string host;
+        if (r.get_string("host", host)) {
+            std::string error;
+            if (normalise_route_host(host, error)) route.host = host;
+            else r.error_at("host", error);
+        }
+        read_route_path(r, "path", route.path);
+        read_route_path(r, "path_prefix", route.path_prefix);
+        if (r.find("path") && r.find("path_prefix"))
+            r.error_at("path_prefix", "give \"path\" (exact) or \"path_prefix\", not both");
+        r.each_string("methods", [&](const Setting& s, const std::string& path, const std::string& text) {
+            const bool upper = std::none_of(text.begin(), text.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+            if (is_token(text) && upper) route.methods.push_back(text);
+            else r.error_at(s, path, "must be a method in upper case, as \"GET\" (got " + quoted(text) + ")");
+        });
+        r.each_string_member("headers", [&](const Setting& s, const std::string& path, const std::string& name,
+                                            const std::string& value) {
+            if (!is_token(name)) r.error_at(s, path, "must be a header name (an HTTP token)");
+            else if (!is_header_value(value)) r.error_at(s, path, "must not contain control characters");
+            else route.headers.emplace_back(name, value);
+        });
+        if (r.get_int("priority", route.priority, -1000000, 1000000)) route.has_priority = true;
+        // The route's middlewares are names: resolve() reads them.
+    }
+
+    // Host names match case-insensitively, with the port and one trailing dot
+    // of the request's Host dropped: keep them in that same form.
+    static bool normalise_route_host(std::string& host, std::string& error) {
+        const std::string written = host;
+        std::transform(host.begin(), host.end(), host.begin(),
+                       [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; });
+        if (host.ends_with('.')) host.pop_back();
+        std::string_view name = host;
+        const bool wildcard = name.starts_with("*.");
+        if (wildcard) name.remove_prefix(2);
+        const bool ipv6 = !wildcard && name.starts_with('[') && name.ends_with(']') && name.size() > 2;
+        if (name.find('*') != std::string_view::npos) {
+            error = "a wildcard is \"*.\" before a domain, for exactly one label, as \"*.example.com\" (got " +
+                    quoted(written) + ")";
+            return false;
+        }
+        if (ipv6) {
+            const std::string_view inside = name.substr(1, name.size() - 2);
+            const bool ok = std::all_of(inside.begin(), inside.end(), [](char c) {
+                return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == ':' || c == '.';
+            });
+            if (ok) return true;
+        }
+        if (!ipv6 && name.find(':') != std::string_view::npos) {
+            error = "must be a host name without a port: the port of a request's Host is ignored (got " +
+                    quoted(written) + ")";
+            return false;
+        }
+        bool ok = !name.empty() && !name.starts_with('.') && name.find("..") == std::string_view::npos;
+        for (char c : name)
+            ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_');
+        if (!ok) {
+            error = "must be a host name, or \"*.\" and a domain (got " + quoted(written) + ")";
+            return false;
+        }
+        return true;
+    }
+
+    // A path to match, compared with the request's normalised path, which
+    // never holds a query or a dot segment (those requests get 400).
+    static bool read_route_path(Reader& r, const char* key, std::string& out) {
+        std::string path;
+        if (!r.get_string(key, path)) return false;
+        std::string error = path_error(path);
+        if (!error.empty()) {
+            r.error_at(key, error);
+            return false;
+        }
+        out = std::move(path);
+        return true;
+    }
+
+    // Why `path` cannot be a request path to match or to write, or "".
+    static std::string path_error(const std::string& path) {
+        if (path.empty() || path.front() != '/') return "must start with \"/\" (got " + quoted(path) + ")";
+        if (!is_printable_without_spaces(path)) return "must not contain spaces or control characters";
+        if (path.find_first_of("?#") != std::string::npos)
+            return "must be a path alone, without \"?\" or \"#\" (got " + quoted(path) + ")";
+        for (size_t at = 0; at != std::string::npos; at = path.find('/', at + 1)) {
+            const size_t end = path.find('/', at + 1);
+            const std::string_view segment = std::string_view(path).substr(at + 1, end == std::string::npos
+                                                                                       ? std::string::npos
+                                                                                       : end - at - 1);
+            if (segment == "." || segment == "..")
+                return "must not hold a \".\" or \"..\" segment (got " + quoted(path) + ")";
+        }
+        return "";
+    }
+
+    // Header values may hold spaces and tabs, never CR, LF or other controls.
+    static bool is_header_value(std::string_view value) {
+        return std::all_of(value.begin(), value.end(),
+                           [](char c) { return c == '\t' || (static_cast<unsigned char>(c) >= 0x20 && c != '\x7f'); });
+    }
+
+    void read_middleware(Reader& r, Middleware& m) {
+        m.line = r.line();
+        r.require({"name", "type"});
+        read_name(r, "middleware", middleware_names_, m.name);
+        // Which keys are known depends on the type.
+        if (!r.get_enum("type", m.type, kMiddlewareTypes)) return;
+        switch (m.type) {
+        case MiddlewareType::Headers: return read_headers_middleware(r, m);
+        case MiddlewareType::StripPrefix: {
+            r.check_unknown_keys({"name", "type", "prefix", "prefixes"});
+            if (r.find("prefix") && r.find("prefixes")) r.error_at("prefixes", "give \"prefix\" or \"prefixes\", not both");
+            else if (!r.find("prefix") && !r.find("prefixes")) r.error_here("needs \"prefix\" or \"prefixes\"");
+            for (const char* key : {"prefix", "prefixes"}) {
+                const int count = r.each_string(key, [&](const Setting& s, const std::string& path,
+                                                         const std::string& text) {
+                    std::string error = path_error(text);
+                    if (error.empty()) m.prefixes.push_back(text);
+                    else r.error_at(s, path, error);
+                });
+                if (count == 0 && r.find(key) && is_list(*r.find(key))) r.error_at(key, "must list at least one prefix");
+            }
+            return;
+        }
+        case MiddlewareType::AddPrefix: {
+            r.check_unknown_keys({"name", "type", "prefix"});
+            std::string prefix;
+            if (r.require({"prefix"}) && r.get_string("prefix", prefix)) {
+                std::string error = path_error(prefix);
+                if (error.empty()) m.prefixes.push_back(prefix);
+                else r.error_at("prefix", error);
+            }
+            return;
+        }
+        case MiddlewareType::Redirect: return read_redirect(r, m);
+        case MiddlewareType::BasicAuth: return read_basic_auth(r, m);
+        case MiddlewareType::IpAllow: {
+            r.check_unknown_keys({"name", "type", "allow"});
+            if (!r.require({"allow"})) return;
+            r.get_cidr_list("allow", m.allow);
+            const Setting* allow = r.find("allow");
+            if (is_list(*allow) && allow->getLength() == 0)
+                r.error_at("allow", "must list at least one address or prefix");
+            return;
+        }
+        case MiddlewareType::RateLimit: {
+            r.check_unknown_keys({"name", "type", "average", "period", "burst", "by"});
+            long long value = 0;
+            if (r.require({"average"}) && r.get_int64("average", value, 1, 1000000000)) m.average = uint64_t(value);
+            r.get_duration("period", m.period_ms, 1);
+            if (r.get_int64("burst", value, 1, 1000000000)) m.burst = uint64_t(value);
+            std::string by;
+            if (r.get_string("by", by) && by != "client")
+                r.error_at("by", "must be \"client\" (one bucket per client address) (got " + quoted(by) + ")");
+            return;
+        }
+        case MiddlewareType::RequestId: {
+            r.check_unknown_keys({"name", "type", "header"});
+            std::string header;
+            if (r.get_string("header", header)) {
+                if (is_token(header)) m.header = header;
+                else r.error_at("header", "must be a header name (an HTTP token) (got " + quoted(header) + ")");
+            }
+            return;
+        }
+        case MiddlewareType::Retry:
+            r.check_unknown_keys({"name", "type", "attempts"});
+            r.get_int("attempts", m.attempts, 1, 10);
+            return;
+        case MiddlewareType::MaxBodySize: {
+            r.check_unknown_keys({"name", "type", "limit"});
+            long long limit = 0;
+            if (r.require({"limit"}) && r.get_int64("limit", limit, 1, 1ll << 50)) m.max_body_size = uint64_t(limit);
+            return;
+        }
+        }
+    }
+
+    void read_headers_middleware(Reader& r, Middleware& m) {
+        r.check_unknown_keys({"name", "type", "request_set", "request_add", "request_remove", "response_set",
+                              "response_add", "response_remove"});
+        struct Pairs {
+            const char* key;
+            std::vector<std::pair<std::string, std::string>>& out;
+        };
+        for (const Pairs& p : {Pairs{"request_set", m.request_set}, Pairs{"request_add", m.request_add},
+                               Pairs{"response_set", m.response_set}, Pairs{"response_add", m.response_add}}) {
+            r.each_string_member(p.key, [&](const Setting& s, const std::string& path, const std::string& name,
+                                            const std::string& value) {
+                if (!is_token(name)) r.error_at(s, path, "must be a header name (an HTTP token)");
+                else if (!is_header_value(value)) r.error_at(s, path, "must not contain control characters");
+                else p.out.emplace_back(name, value);
+            });
+        }
+        for (auto [key, out] : {std::pair{"request_remove", &m.request_remove},
+                                std::pair{"response_remove", &m.response_remove}}) {
+            r.each_string(key, [&](const Setting& s, const std::string& path, const std::string& text) {
+                if (is_token(text)) out->push_back(text);
+                else r.error_at(s, path, "must be a header name (an HTTP token) (got " + quoted(text) + ")");
+            });
+        }
+        const bool any = std::any_of(std::begin(kHeaderKeys), std::end(kHeaderKeys),
+                                     [&](const char* key) { return r.find(key) != nullptr; });
+        if (!any)
+            r.error_here("a headers middleware needs at least one of request_set, request_add, request_remove, "
+                         "response_set, response_add, response_remove");
+    }
+    static constexpr const char* kHeaderKeys[] = {"request_set", "request_add", "request_remove",
+                                                  "response_set", "response_add", "response_remove"};
+
+    void read_redirect(Reader& r, Middleware& m) {
+        r.check_unknown_keys({"name", "type", "scheme", "host", "port", "path", "code", "permanent"});
+        std::string scheme;
+        if (r.get_string("scheme", scheme)) {
+            if (scheme == "http" || scheme == "https") m.scheme = scheme;
+            else r.error_at("scheme", "must be one of http, https (got " + quoted(scheme) + ")");
+        }
+        std::string host;
+        if (r.get_string("host", host)) {
+            std::string error;
+            if (host.starts_with("*")) r.error_at("host", "must be a host name (got " + quoted(host) + ")");
+            else if (normalise_route_host(host, error)) m.host = host;
+            else r.error_at("host", error);
+        }
+        r.get_int("port", m.port, 1, 65535);
+        std::string path;
+        if (read_route_path(r, "path", path)) m.path = path;
+        if (r.get_int("code", m.code, 301, 308) && m.code != 301 && m.code != 302 && m.code != 307 && m.code != 308)
+            r.error_at("code", "must be one of 301, 302, 307, 308 (got " + std::to_string(m.code) + ")");
+        bool permanent = false;
+        if (r.get_bool("permanent", permanent)) {
+            if (r.find("code")) r.error_at("permanent", "give \"code\" or \"permanent\", not both");
+            else if (permanent) m.code = 301;
+        }
+        if (!r.find("scheme") && !r.find("host") && !r.find("port") && !r.find("path"))
+            r.error_here("a redirect needs at least one of scheme, host, port, path (else it sends a client "
+                         "back to the URL it asked for)");
+    }
+
+    void read_basic_auth(Reader& r, Middleware& m) {
+        r.check_unknown_keys({"name", "type", "htpasswd", "realm", "remove_header"});
+        std::string realm;
+        if (r.get_nonempty_string("realm", realm)) {
+            // It is sent inside a quoted-string: WWW-Authenticate: Basic realm="..."
+            if (realm.find_first_of("\"\\") != std::string::npos || !is_header_value(realm))
+                r.error_at("realm", "must not contain quotes, backslashes or control characters");
+            else m.realm = realm;
+        }
+        r.get_bool("remove_header", m.remove_header);
+        if (!r.require({"htpasswd"}) || !r.get_nonempty_string("htpasswd", m.htpasswd)) return;
+        const std::string file = m.htpasswd.front() == '/' ? m.htpasswd : base_dir_ + m.htpasswd;
+        named_files_.push_back(file);
+        std::string text;
+        int error = 0;
+        if (!read_whole_file(file, text, error)) {
+            r.error_at("htpasswd", "cannot read " + file + ": " + std::strerror(error));
+            return;
+        }
+        HtpasswdResult users = parse_htpasswd(text);
+        if (!users.ok()) {
+            r.error_at("htpasswd", file + ":" + std::to_string(users.error_line) + ": " + users.error);
+            return;
+        }
+        if (users.entries.empty()) {
+            r.error_at("htpasswd", file + " lists no user (every request would get 401)");
+            return;
+        }
+        for (HtpasswdEntry& e : users.entries) m.users.emplace_back(std::move(e.user), std::move(e.hash));
+    }
+
+    // Names become indexes once every service and middleware is read: a
+    // route may name a service written after it.
+    void resolve(Config& cfg) {
+        auto index_of = [](const auto& list, const std::string& name) {
+            for (size_t i = 0; i < list.size(); ++i)
+                if (list[i].name == name) return i;
+            return SIZE_MAX;
+        };
+        auto chain_of = [&](Reader& r, std::vector<std::string>& names, std::vector<uint32_t>& chain) {
+            r.each_string("middlewares", [&](const Setting& s, const std::string& path, const std::string& name) {
+                names.push_back(name);
+                const size_t i = index_of(cfg.middlewares, name);
+                if (i == SIZE_MAX) r.error_at(s, path, "unknown middleware " + quoted(name));
+                else chain.push_back(uint32_t(i));
+            });
+        };
+        std::vector<std::vector<uint32_t>> entry_chains(cfg.services.size());
+        for (size_t i = 0; i < cfg.services.size(); ++i) {
+            Reader r(*service_sites_[i].group, service_sites_[i].path, diags_, written_);
+            chain_of(r, cfg.services[i].middlewares, entry_chains[i]);
+        }
+        std::vector<bool> routed(cfg.services.size(), false);
+        for (const Site& site : route_sites_) {
+            Route& route = cfg.services[site.service].routes[site.route];
+            Reader r(*site.group, site.path, diags_, written_);
+            route.chain = entry_chains[site.service];
+            chain_of(r, route.middlewares, route.chain);
+            if (route.service.empty()) continue;
+            const size_t target = index_of(cfg.services, route.service);
+            if (target == SIZE_MAX) {
+                r.error_at("service", "unknown service " + quoted(route.service));
+                continue;
+            }
+            routed[target] = true;
+            const Service& pool = cfg.services[target];
+            if (pool.mode != Mode::Http)
+                r.error_at("service", "service " + quoted(route.service) + " is mode = \"" + mode_name(pool.mode) +
+                                          "\": a route sends HTTP requests, to mode = \"http\" services only");
+            else if (pool.servers.empty())
+                r.error_at("service", "service " + quoted(route.service) +
+                                          " has no servers: a route sends to a pool (a service with servers)");
+            else
+                route.service_index = uint32_t(target);
+        }
+        for (size_t i = 0; i < cfg.services.size(); ++i) {
+            Service& svc = cfg.services[i];
+            sort_routes(svc.routes);
+            if (svc.listen.empty() && !svc.servers.empty() && !routed[i] && !service_sites_[i].group->exists("listen"))
+                diags_.warn(*service_sites_[i].group, service_sites_[i].path,
+                            "pool " + quoted(svc.name) + " has no listen and no route names it: it serves nothing");
+        }
     }
 
     // Reads "name", checks its alphabet and that `seen` does not hold it yet.
@@ -704,8 +1136,24 @@ private:
         }
     }
 
+    // Where a service or route group was written: its names are resolved,
+    // and their errors reported, after the whole file is read.
+    struct Site {
+        size_t service = 0;  // routes: the entry point's index in Config::services
+        size_t route = 0;    // routes: the index in its routes (before sorting)
+        const Setting* group = nullptr;
+        std::string path;
+        Site(size_t s, size_t r, const Setting* g, std::string p) : service(s), route(r), group(g), path(std::move(p)) {}
+        Site(const Setting* g, std::string p) : group(g), path(std::move(p)) {}
+    };
+
     Diagnostics& diags_;
     const WrittenIntegers& written_;
+    std::string base_dir_;
+    std::vector<Site> service_sites_;  // one per Config::services entry
+    std::vector<Site> route_sites_;
+    std::vector<NameSeen> middleware_names_;
+    std::vector<std::string> named_files_;
     std::vector<NameSeen> service_names_;
     std::vector<ListenSeen> listens_;
     const Setting* stats_listen_setting_ = nullptr;
@@ -727,7 +1175,7 @@ void integer_settings(const Setting& group, std::vector<const Setting*>& out) {
     }
 }
 
-Config load(const std::string& text, const std::string& name, const std::string& include_dir) {
+Config load(const std::string& text, const std::string& name, const std::string& include_dir, bool from_file) {
     Literals literals = scan_literals(text, name, include_dir);
     // Refused before libconfig sees them: it would exit or hang on these.
     if (!literals.errors.empty()) throw ConfigError(std::move(literals.errors));
@@ -764,9 +1212,15 @@ Config load(const std::string& text, const std::string& name, const std::string&
         written.emplace(&s, literal);
     }
     Diagnostics diags(name, include_dir);
-    Config cfg = Loader(diags, written).read(parsed.getRoot());
+    Loader loader(diags, written, include_dir);
+    Config cfg = loader.read(parsed.getRoot());
     if (!diags.empty()) throw ConfigError(std::move(diags).sorted());
     cfg.file = name;
+    cfg.warnings = diags.warnings();
+    if (from_file) cfg.files.push_back(name);
+    for (const std::vector<std::string>* list : {&std::as_const(literals.includes), &loader.named_files()})
+        for (const std::string& f : *list)
+            if (std::find(cfg.files.begin(), cfg.files.end(), f) == cfg.files.end()) cfg.files.push_back(f);
     return cfg;
 }
 
@@ -791,10 +1245,10 @@ Config load_file(const std::string& path) {
     // @include paths are relative to the directory of the main file, as in
     // nginx. (libconfig 1.5 then also prefixes absolute @include paths.)
     const size_t slash = path.rfind('/');
-    return load(text, path, slash == std::string::npos ? "" : path.substr(0, slash + 1));
+    return load(text, path, slash == std::string::npos ? "" : path.substr(0, slash + 1), true);
 }
 
-Config load_string(const std::string& text, const std::string& name) { return load(text, name, ""); }
+Config load_string(const std::string& text, const std::string& name) { return load(text, name, "", false); }
 
 const char* balance_name(Balance b) {
     switch (b) {

@@ -1,7 +1,9 @@
 // routes.cpp: the match order of an entry point's routes (DESIGN.md §8), fixed
 // once at load so that the worker tries routes first to last, and `-t` and
-// `epstat routes` show the same order.
+// `epstat routes` show the same order; and the one-line text of a route.
 #include <algorithm>
+#include <string>
+#include <string_view>
 #include <tuple>
 
 #include "config/config.hpp"
@@ -34,6 +36,26 @@ void sort_routes(std::vector<Route>& routes) {
         return std::make_tuple(a.priority, host_rank(a), path_rank(a), conditions(a), -a.ordinal) >
                std::make_tuple(b.priority, host_rank(b), path_rank(b), conditions(b), -b.ordinal);
     });
+}
+
+std::string route_text(const Route& r) {
+    std::string out;
+    auto add = [&](std::string_view item) {
+        if (!out.empty()) out += ' ';
+        out += item;
+    };
+    if (r.has_priority) add("priority=" + std::to_string(r.priority));
+    if (!r.host.empty()) add("host=" + r.host);
+    if (!r.path.empty()) add("path=" + r.path);
+    if (!r.path_prefix.empty()) add("path_prefix=" + r.path_prefix);
+    if (!r.methods.empty()) {
+        std::string methods;
+        for (const auto& m : r.methods) methods += (methods.empty() ? "" : ",") + m;
+        add("methods=" + methods);
+    }
+    for (const auto& [name, value] : r.headers) add("header " + name + "=\"" + value + "\"");
+    if (out.empty()) out = "any";
+    return out + " -> " + r.service;
 }
 
 }  // namespace ep::config

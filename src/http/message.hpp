@@ -7,6 +7,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 #include "net/address.hpp"
@@ -23,6 +24,9 @@ enum class Method : uint8_t { Get, Head, Post, Put, Delete, Options, Trace, Conn
 
 // Safe to retry on another connection (RFC 9110 §9.2.2).
 bool idempotent(Method m);
+// The method a request line's token names (case-sensitive, RFC 9110 §9.1);
+// Other for any other token.
+Method method_of(std::string_view text);
 
 struct Span {
     uint32_t off = 0;
@@ -158,6 +162,17 @@ struct ClientInfo {
     bool tls = false;                    // X-Forwarded-Proto: https
 };
 
+// Changes the gateway's middlewares make to a head on its way through
+// (http::Plan holds them): a new path (the query is kept), fields removed by
+// name (every line, case-insensitive; the proxy's own forwarding fields too,
+// never the framing fields), and lines added at the end ("Name: value\r\n").
+struct HeadEdits {
+    std::string_view path;                     // empty: unchanged
+    std::span<const std::string_view> remove;
+    std::string_view add;
+    bool removes(std::string_view name) const;
+};
+
 // Writes the request head to send to the server (research/http.md §2):
 // request line in origin-form ("GET /x?q HTTP/1.1", absolute-form becomes
 // origin-form), fields canonically "Name: value\r\n", hop-by-hop fields
@@ -170,7 +185,8 @@ struct ClientInfo {
 // dropped for HTTP/1.0, and for a WebSocket upgrade "Connection: Upgrade" and
 // "Upgrade: websocket". No Connection field otherwise (persistent 1.1).
 // Returns the bytes written, or 0 when it does not fit in `cap`.
-size_t write_request_head(const char* buf, const Head& req, const ClientInfo& client, char* out, size_t cap);
+size_t write_request_head(const char* buf, const Head& req, const ClientInfo& client, char* out, size_t cap,
+                          const HeadEdits& edits = {});
 
 struct ResponseInfo {
     uint8_t client_minor = 1;   // the client's HTTP/1.<minor>
@@ -185,7 +201,8 @@ struct ResponseInfo {
 // (neither on an interim 1xx other than the upgrade's 101), Transfer-Encoding
 // and Trailer removed when de-chunking, Content-Length removed beside chunked.
 // Returns the bytes written, or 0 when it does not fit.
-size_t write_response_head(const char* buf, const Head& resp, const ResponseInfo& info, char* out, size_t cap);
+size_t write_response_head(const char* buf, const Head& resp, const ResponseInfo& info, char* out, size_t cap,
+                           const HeadEdits& edits = {});
 
 // A complete answer made by the proxy itself: "HTTP/1.1 <status> <reason>",
 // Content-Type: text/plain, Content-Length, "Connection: close" when `close`,

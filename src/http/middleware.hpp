@@ -40,7 +40,9 @@ struct Plan {
     std::vector<std::string_view> request_remove;
     std::string request_add;
     // To the client, in the response's head: the same, already in the
-    // response side's (reverse) order.
+    // response side's (reverse) order. When a middleware answers, these hold
+    // the response side of the layers before it (the session may add
+    // response_add to its answer, as the layers wrap it).
     std::vector<std::string_view> response_remove;
     std::string response_add;
     // A middleware answered: the status (3xx, 401, 403, 413, 429), extra head
@@ -67,7 +69,14 @@ public:
     // Runs the request side of `chain` (indexes into Config::middlewares)
     // and prepares its response side. Returns false when a middleware
     // answered (plan.status set); the rest of the chain does not run.
+    // Clears `plan` first. On each side the last layer to touch a name wins:
+    // on the request the innermost (nearest the server), on the response the
+    // outermost (the entry point's first). Construct in the worker: the
+    // request_id generator and the password cache are the worker's own.
     bool on_request(const std::vector<uint32_t>& chain, const Request& req, Plan& plan, uint64_t now_ms);
+
+    // crypt_r calls made so far (cache misses of basic_auth), for tests.
+    uint64_t password_checks() const;
 
 private:
     struct State;

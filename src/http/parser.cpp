@@ -81,6 +81,33 @@ bool idempotent(Method m) {
     }
 }
 
+Method method_of(std::string_view m) {
+    switch (m.size()) {
+    case 3:
+        if (m == "GET") return Method::Get;
+        if (m == "PUT") return Method::Put;
+        break;
+    case 4:
+        if (m == "HEAD") return Method::Head;
+        if (m == "POST") return Method::Post;
+        break;
+    case 5:
+        if (m == "TRACE") return Method::Trace;
+        if (m == "PATCH") return Method::Patch;
+        break;
+    case 6:
+        if (m == "DELETE") return Method::Delete;
+        break;
+    case 7:
+        if (m == "OPTIONS") return Method::Options;
+        if (m == "CONNECT") return Method::Connect;
+        break;
+    default:
+        break;
+    }
+    return Method::Other;
+}
+
 int Head::find(std::string_view name, const char* buf) const {
     for (size_t i = 0; i < field_count; ++i)
         if (ieq(fields[i].name.in(buf), name)) return int(i);
@@ -109,33 +136,6 @@ enum State : uint8_t {
     sDone,
     sError,
 };
-
-Method method_of(std::string_view m) {
-    switch (m.size()) {
-    case 3:
-        if (m == "GET") return Method::Get;
-        if (m == "PUT") return Method::Put;
-        break;
-    case 4:
-        if (m == "HEAD") return Method::Head;
-        if (m == "POST") return Method::Post;
-        break;
-    case 5:
-        if (m == "TRACE") return Method::Trace;
-        if (m == "PATCH") return Method::Patch;
-        break;
-    case 6:
-        if (m == "DELETE") return Method::Delete;
-        break;
-    case 7:
-        if (m == "OPTIONS") return Method::Options;
-        if (m == "CONNECT") return Method::Connect;
-        break;
-    default:
-        break;
-    }
-    return Method::Other;
-}
 
 // 1*DIGIT, leading zeros allowed ("002" is 2); no sign, list or spaces.
 bool parse_content_length(std::string_view v, uint64_t& out) {

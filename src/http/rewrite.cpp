@@ -136,15 +136,30 @@ bool name_fields(const Head& h, const char* buf, Name* ids) {
     return names_others;
 }
 
+bool framing(Name n) { return n == Name::ContentLength || n == Name::TransferEncoding; }
+
 }  // namespace
 
-size_t write_request_head(const char* buf, const Head& req, const ClientInfo& client, char* out, size_t cap) {
+bool HeadEdits::removes(std::string_view name) const {
+    for (std::string_view r : remove)
+        if (ieq(r, name)) return true;
+    return false;
+}
+
+size_t write_request_head(const char* buf, const Head& req, const ClientInfo& client, char* out, size_t cap,
+                          const HeadEdits& edits) {
     Out w{out, out + cap};
     const std::string_view target = req.target.in(buf);
+    const bool removing = !edits.remove.empty();
+    auto kept = [&](std::string_view name) { return !removing || !edits.removes(name); };
 
     w.put(req.method_text.in(buf));
     w.put(" ");
-    if (!req.authority.empty() && req.method != Method::Connect) {
+    if (!edits.path.empty()) {
+        w.put(edits.path);
+        const size_t q = target.find('?');
+        if (q != std::string_view::npos) w.put(target.substr(q));
+    } else if (!req.authority.empty() && req.method != Method::Connect) {
         // absolute-form becomes origin-form: what follows the authority
         const size_t tail = req.authority.off + req.authority.len - req.target.off;
         const std::string_view rest = target.substr(tail);
@@ -165,6 +180,10 @@ size_t write_request_head(const char* buf, const Head& req, const ClientInfo& cl
         const Name id = ids[i];
         if (check_nominated && !protected_name(id) && nominated(req, buf, ids, name)) continue;
         if (hop_by_hop(id)) continue;
+        if (removing && !framing(id) && edits.removes(name)) {
+            if (id == Name::Host) host = value;  // still the client's authority for X-Forwarded-Host
+            continue;
+        }
         switch (id) {
         case Name::ProxyAuthorization:
             continue;  // meant for this proxy
@@ -216,7 +235,7 @@ size_t write_request_head(const char* buf, const Head& req, const ClientInfo& cl
 
     char ip_buf[INET6_ADDRSTRLEN];
     const std::string_view ip = peer_ip(client.peer, ip_buf);
-    if (have_xff || !ip.empty()) {
+    if ((have_xff || !ip.empty()) && kept("X-Forwarded-For")) {
         w.put("X-Forwarded-For: ");
         bool first = true;
         for (size_t i = 0; have_xff && i < req.field_count; ++i) {
@@ -234,17 +253,20 @@ size_t write_request_head(const char* buf, const Head& req, const ClientInfo& cl
         w.put("\r\n");
     }
     const bool keep = client.trusted;
-    if (!(keep && have_real_ip) && !ip.empty()) w.field("X-Real-IP", ip);
-    if (!(keep && have_proto)) w.field("X-Forwarded-Proto", client.tls ? "https" : "http");
-    if (!(keep && have_fwd_host) && !host.empty()) w.field("X-Forwarded-Host", host);
+    if (!(keep && have_real_ip) && !ip.empty() && kept("X-Real-IP")) w.field("X-Real-IP", ip);
+    if (!(keep && have_proto) && kept("X-Forwarded-Proto")) w.field("X-Forwarded-Proto", client.tls ? "https" : "http");
+    if (!(keep && have_fwd_host) && !host.empty() && kept("X-Forwarded-Host")) w.field("X-Forwarded-Host", host);
+    w.put(edits.add);
     if (req.te_trailers) w.put("TE: trailers\r\n");
     if (req.upgrade_websocket) w.put("Connection: Upgrade\r\nUpgrade: websocket\r\n");
     w.put("\r\n");
     return w.full ? 0 : size_t(w.p - out);
 }
 
-size_t write_response_head(const char* buf, const Head& resp, const ResponseInfo& info, char* out, size_t cap) {
+size_t write_response_head(const char* buf, const Head& resp, const ResponseInfo& info, char* out, size_t cap,
+                           const HeadEdits& edits) {
     Out w{out, out + cap};
+    const bool removing = !edits.remove.empty();
     w.put("HTTP/1.1 ");
     const char code[3] = {char('0' + resp.status / 100 % 10), char('0' + resp.status / 10 % 10),
                           char('0' + resp.status % 10)};
@@ -260,6 +282,7 @@ size_t write_response_head(const char* buf, const Head& resp, const ResponseInfo
         const Name id = ids[i];
         if (check_nominated && !protected_name(id) && nominated(resp, buf, ids, name)) continue;
         if (hop_by_hop(id)) continue;
+        if (removing && !framing(id) && edits.removes(name)) continue;
         switch (id) {
         case Name::ProxyAuthenticate:
             continue;  // from this proxy's hop only
@@ -282,6 +305,7 @@ size_t write_response_head(const char* buf, const Head& resp, const ResponseInfo
         }
         w.field(name, resp.fields[i].value.in(buf));
     }
+    w.put(edits.add);
     // An interim response says nothing about the connection.
     if (info.upgrade) w.put("Connection: Upgrade\r\nUpgrade: websocket\r\n");
     else if (resp.status < 200) {

@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "http/message.hpp"
+#include "http/middleware.hpp"
+#include "http/router.hpp"
 #include "http/server_pool.hpp"
 #include "net/socket.hpp"
 #include "util/clock.hpp"
@@ -77,8 +79,14 @@ enum class Phase : uint8_t { ReadHead, Connecting, Exchange, Closing, Lingering 
 class HttpSession final : public Session, public worker::Timer {
 public:
     HttpSession(worker::Context& ctx, uint32_t service, UniqueFd client, const net::Address& peer)
-        : ctx_(ctx), up_(ctx.upstream(service)), cfg_(up_.config()), client_(std::move(client)), peer_(peer) {
+        : ctx_(ctx),
+          up_(&ctx.upstream(service)),
+          cfg_(up_->config()),
+          router_(ctx.router(service)),
+          client_(std::move(client)),
+          peer_(peer) {
         this->service = service;
+        pool_ = service;
         accepted_ms_ = ctx.now_ms();
         info_.peer = &peer_;
         for (const auto& cidr : cfg_.http.trusted_proxies)
@@ -118,7 +126,7 @@ private:
     bool relay_response_body();
     void end_request();
     void start_tunnel();
-    void answer(int status, const char* term, std::string_view extra = {});
+    void answer(int status, const char* term, std::string_view extra = {}, bool keep = false);
     void abort(const char* term);
     void linger();
     void finish();
@@ -137,13 +145,18 @@ private:
     void compact(Out& o);
     char* room(Out& o, size_t& space);
     balance::Key balancing_key();
+    std::string_view cookie(std::string_view name) const;
+    bool route_request();
+    void next_request();
     void log_request();
     void count_response(int status);
+    void count_denial();
     void count_bytes(uint64_t to_server, uint64_t to_client);
 
     worker::Context& ctx_;
-    worker::Upstream& up_;
-    const config::Service& cfg_;
+    worker::Upstream* up_;         // the servers of the service this request goes to
+    const config::Service& cfg_;   // the service that accepted the client
+    Router* router_;               // an entry point's routes, else null
     UniqueFd client_;
     net::Address peer_;
     ClientInfo info_;
@@ -179,6 +192,13 @@ private:
     char request_line_[320];       // "METHOD TARGET" for the log: the head's bytes may be reused
     uint16_t request_line_len_ = 0;
     const char* term_ = "--";
+    uint32_t pool_ = 0;            // the service whose servers take the request (a route's pool, or our own)
+    int route_ = -1;               // the matched route (entry points), in match order
+    Plan plan_;                    // what the route's middlewares decided
+    shm::RouteSlot* route_slot_ = nullptr;  // the matched route's counters
+    int attempts_ = 0;             // servers that failed the request before any response byte (retry)
+    bool answer_keeps_ = false;    // the proxy's own answer leaves the client connection open
+    int32_t sticky_server_ = -1;   // the server the request's sticky cookie names, if any
 
     // the server side
     UniqueFd server_;
@@ -268,8 +288,13 @@ void HttpSession::progress() {
             case Phase::Closing:
                 if (to_client_.pending() && !flush(to_client_, client_.get(), false)) return;
                 if (!to_client_.pending()) {
-                    linger();
-                    return;
+                    if (!answer_keeps_ || client_eof_) {
+                        linger();
+                        return;
+                    }
+                    ctx_.timers().cancel(*this);
+                    next_request();
+                    moved = true;
                 }
                 break;
             case Phase::Lingering: {
@@ -326,7 +351,7 @@ void HttpSession::linger() {
 
 // `maint --kill` closes connections to the server, as in tcp mode.
 void HttpSession::housekeeping(uint64_t) {
-    if (server_index_ >= 0 && up_.server(server_index_).kill_seq.load(std::memory_order_relaxed) != kill_seq_)
+    if (server_index_ >= 0 && up_->server(server_index_).kill_seq.load(std::memory_order_relaxed) != kill_seq_)
         abort("KD");
 }
 
@@ -398,34 +423,44 @@ bool HttpSession::read_head() {
 
 // ---- choosing and reaching a server ------------------------------------------
 
+// The value of cookie `name` in the request's Cookie fields, or empty.
+std::string_view HttpSession::cookie(std::string_view name) const {
+    for (size_t i = 0; i < req_->field_count; ++i) {
+        const std::string_view field = req_->field_name(i, in_);
+        if (field.size() != 6 || strncasecmp(field.data(), "Cookie", 6) != 0) continue;
+        std::string_view cookies = req_->field_value(i, in_);
+        while (!cookies.empty()) {
+            const size_t semi = cookies.find(';');
+            std::string_view pair = cookies.substr(0, semi);
+            cookies = semi == std::string_view::npos ? std::string_view{} : cookies.substr(semi + 1);
+            while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+            const size_t eq = pair.find('=');
+            if (eq != std::string_view::npos && pair.substr(0, eq) == name) return pair.substr(eq + 1);
+        }
+    }
+    return {};
+}
+
 balance::Key HttpSession::balancing_key() {
+    const config::Service& pool = up_->config();
     balance::Key key;
     std::string_view v;
-    switch (cfg_.balance) {
-        case config::Balance::Uri: v = req_->path.in(in_); break;
+    switch (pool.balance) {
+        case config::Balance::Uri: {
+            // the path as routes match it (research/http.md §8), so that
+            // "/a%2Db" and "/a-b" land on the same server
+            static thread_local char path[kMaxTarget];
+            size_t len = 0;
+            v = req_->path.in(in_);
+            if (normalise_path(v, path, sizeof path, len)) v = std::string_view(path, len);
+            break;
+        }
         case config::Balance::Header: {
-            const int i = req_->find(cfg_.balance_key, in_);
+            const int i = req_->find(pool.balance_key, in_);
             if (i >= 0) v = req_->field_value(size_t(i), in_);
             break;
         }
-        case config::Balance::Cookie:
-            for (size_t i = 0; i < req_->field_count && v.empty(); ++i) {
-                std::string_view name = req_->field_name(i, in_);
-                if (name.size() != 6 || strncasecmp(name.data(), "Cookie", 6) != 0) continue;
-                std::string_view cookies = req_->field_value(i, in_);
-                while (!cookies.empty()) {
-                    const size_t semi = cookies.find(';');
-                    std::string_view pair = cookies.substr(0, semi);
-                    cookies = semi == std::string_view::npos ? std::string_view{} : cookies.substr(semi + 1);
-                    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-                    const size_t eq = pair.find('=');
-                    if (eq != std::string_view::npos && pair.substr(0, eq) == cfg_.balance_key) {
-                        v = pair.substr(eq + 1);
-                        break;
-                    }
-                }
-            }
-            break;
+        case config::Balance::Cookie: v = cookie(pool.balance_key); break;
         default: {  // the tcp algorithms hash the client address
             static thread_local uint8_t buf[16];
             key.size = net::client_key_bytes(peer_, buf);
@@ -441,7 +476,9 @@ balance::Key HttpSession::balancing_key() {
 void HttpSession::begin_request() {
     ctx_.timers().cancel(*this);
     request_start_ms_ = ctx_.now_ms();
-    up_.slot().http_requests.fetch_add(1, std::memory_order_relaxed);
+    up_ = &ctx_.upstream(service);
+    pool_ = service;
+    up_->slot().http_requests.fetch_add(1, std::memory_order_relaxed);
     {
         const std::string_view method = req_->method_text.in(in_), target = req_->target.in(in_);
         const int n = snprintf(request_line_, sizeof request_line_, "%.*s %.*s", int(std::min<size_t>(method.size(), 32)),
@@ -457,25 +494,74 @@ void HttpSession::begin_request() {
     bytes_to_server_ = bytes_to_client_ = 0;
     tried_ = worker::Upstream::Tried{};
     retried_reuse_ = false;
+    attempts_ = 0;
+    answer_keeps_ = false;
+    sticky_server_ = -1;
     connect_ms_ = 0;
+    route_ = -1;
+    route_slot_ = nullptr;
+    plan_.clear();
     if (req_->method == Method::Connect) {
         answer(405, "PR");
         return;
     }
-    if (cfg_.http.max_body_size > 0 && req_->body == Body::Length &&
-        req_->content_length > cfg_.http.max_body_size) {
+    if (router_ && !route_request()) return;
+    uint64_t max_body = cfg_.http.max_body_size;
+    if (plan_.max_body_size > 0 && (max_body == 0 || plan_.max_body_size < max_body)) max_body = plan_.max_body_size;
+    if (max_body > 0 && req_->body == Body::Length && req_->content_length > max_body) {
         answer(413, "PR");
         return;
     }
+    const std::string& sticky = up_->config().sticky_cookie;
+    if (!sticky.empty()) sticky_server_ = up_->find_sticky(cookie(sticky));
     connect_server();
+}
+
+// An entry point's request: its route, then the route's middlewares (the
+// entry point's first). False when the proxy answered itself.
+bool HttpSession::route_request() {
+    route_ = router_->match(*req_, in_);
+    if (route_ == Router::kBadPath) {
+        route_ = -1;
+        answer(400, "PR");
+        return false;
+    }
+    if (route_ == Router::kNoRoute) {
+        route_ = -1;
+        up_->slot().http_404_no_route.fetch_add(1, std::memory_order_relaxed);
+        answer(404, "LR", {}, true);
+        return false;
+    }
+    const config::Route& route = cfg_.routes[size_t(route_)];
+    route_slot_ = ctx_.route_slot(service, uint32_t(route_));
+    if (route_slot_) route_slot_->hits.fetch_add(1, std::memory_order_relaxed);
+    if (!route.chain.empty()) {
+        Request r;
+        r.head = req_;
+        r.buf = in_;
+        r.host = router_->host();
+        r.peer = &peer_;
+        r.trusted = info_.trusted;
+        r.tls = info_.tls;
+        if (!ctx_.middlewares().on_request(route.chain, r, plan_, ctx_.now_ms())) {
+            count_denial();
+            answer(plan_.status, plan_.status >= 300 && plan_.status < 400 ? "LR" : "PR", plan_.answer_fields, true);
+            return false;
+        }
+    }
+    pool_ = route.service_index;
+    up_ = &ctx_.upstream(pool_);
+    up_->slot().http_requests.fetch_add(1, std::memory_order_relaxed);
+    return true;
 }
 
 void HttpSession::connect_server() {
     for (;;) {
-        const int32_t index = up_.pick(tried_, balancing_key(), ctx_.rng(), ctx_.lock_owner());
+        int32_t index = sticky_server_ >= 0 ? up_->pick_pinned(sticky_server_, tried_) : -1;
+        if (index < 0) index = up_->pick(tried_, balancing_key(), ctx_.rng(), ctx_.lock_owner());
         if (index < 0) {
             if (tried_.count == 0) {
-                up_.slot().no_server.fetch_add(1, std::memory_order_relaxed);
+                up_->slot().no_server.fetch_add(1, std::memory_order_relaxed);
                 answer(503, "SC");
             } else {
                 answer(term_[0] == 's' ? 504 : 502, term_);
@@ -483,19 +569,19 @@ void HttpSession::connect_server() {
             return;
         }
         server_index_ = index;
-        kill_seq_ = up_.server(index).kill_seq.load(std::memory_order_relaxed);
-        ctx_.session_server(session, int32_t(up_.server_slot(index)));
+        kill_seq_ = up_->server(index).kill_seq.load(std::memory_order_relaxed);
+        ctx_.session_server(session, int32_t(up_->server_slot(index)));
         // A pooled connection first; a request that fails on it before any
         // response byte gets one try on a fresh connection (end_request's
         // read_response handles that).
         if (!retried_reuse_) {
             uint32_t requests = 0;
-            UniqueFd pooled = ctx_.server_pool().take(service, index, requests);
+            UniqueFd pooled = ctx_.server_pool().take(pool_, index, requests);
             if (pooled) {
                 server_ = std::move(pooled);
                 reused_ = true;
                 server_requests_ = requests;
-                up_.slot().server_conns_reused.fetch_add(1, std::memory_order_relaxed);
+                up_->slot().server_conns_reused.fetch_add(1, std::memory_order_relaxed);
                 ctx_.poller().retarget(server_.get(), this);
                 server_interest_ = kRead;  // as the pool watched it
                 begin_exchange();
@@ -506,11 +592,11 @@ void HttpSession::connect_server() {
         server_requests_ = 0;
         bool in_progress = false;
         int err = 0;
-        server_ = net::connect_nonblocking(up_.server_config(index).address, in_progress, err);
+        server_ = net::connect_nonblocking(up_->server_config(index).address, in_progress, err);
         if (!server_ && net::is_local_error(err)) {
             ctx_.session_server(session, -1);
             server_index_ = -1;
-            ctx_.local_shortage(service, index, err);
+            ctx_.local_shortage(pool_, index, err);
             answer(503, "RC");
             return;
         }
@@ -518,17 +604,17 @@ void HttpSession::connect_server() {
             connect_failed(err, false);
             return;
         }
-        up_.slot().server_conns_opened.fetch_add(1, std::memory_order_relaxed);
+        up_->slot().server_conns_opened.fetch_add(1, std::memory_order_relaxed);
         if (in_progress) {
             phase_ = Phase::Connecting;
             ctx_.poller().add(server_.get(), kWrite, this);
             server_interest_ = kWrite;
-            ctx_.timers().arm(*this, ctx_.now_ms() + cfg_.connect_timeout_ms);
+            ctx_.timers().arm(*this, ctx_.now_ms() + up_->config().connect_timeout_ms);
             // The client is not read while connecting.
             set_interest(client_.get(), client_interest_, 0);
             return;
         }
-        up_.connected(index);
+        up_->connected(index);
         ctx_.poller().add(server_.get(), 0, this);
         server_interest_ = 0;
         begin_exchange();
@@ -545,7 +631,7 @@ void HttpSession::on_connect_result(int err) {
         connect_failed(err, false);
         return;
     }
-    up_.connected(server_index_);
+    up_->connected(server_index_);
     begin_exchange();
     progress();
 }
@@ -555,7 +641,7 @@ void HttpSession::connect_failed(int err, bool timeout) {
     const int32_t index = server_index_;
     server_index_ = -1;
     term_ = timeout ? "sC" : "SC";
-    if (!up_.failed(index, err, timeout, ctx_.now_ms(), tried_.count)) {
+    if (!up_->failed(index, err, timeout, ctx_.now_ms(), tried_.count)) {
         answer(timeout ? 504 : 502, term_);
         return;
     }
@@ -571,7 +657,11 @@ void HttpSession::begin_exchange() {
     if (!connect_ms_) connect_ms_ = ctx_.now_ms();
     ensure(to_server_);
     to_server_.start = to_server_.end = 0;
-    const size_t n = write_request_head(in_, *req_, info_, to_server_.buf, kBuf);
+    HeadEdits edits;
+    if (plan_.path_set) edits.path = plan_.path;
+    edits.remove = plan_.request_remove;
+    edits.add = plan_.request_add;
+    const size_t n = write_request_head(in_, *req_, info_, to_server_.buf, kBuf, edits);
     if (n == 0) {
         answer(431, "PR");
         return;
@@ -589,7 +679,7 @@ void HttpSession::begin_exchange() {
     resp_parser_.reset(HeadParser::Kind::Response, kBuf, req_->method);
     slen_ = sused_ = 0;
     server_readable_ = false;
-    ctx_.timers().arm(*this, ctx_.now_ms() + cfg_.http.server_timeout_ms);
+    ctx_.timers().arm(*this, ctx_.now_ms() + up_->config().http.server_timeout_ms);
 }
 
 bool HttpSession::exchange() {
@@ -701,7 +791,7 @@ bool HttpSession::read_response() {
             const Parse p = resp_parser_.parse(sbuf_ + sused_, slen_ - sused_, *resp_);
             if (p == Parse::Done) return on_response_head();
             if (p == Parse::Error) {
-                LOG_INFO("%s/%s: invalid response: %s", cfg_.name.c_str(), up_.server(server_index_).name,
+                LOG_INFO("%s/%s: invalid response: %s", cfg_.name.c_str(), up_->server(server_index_).name,
                          resp_parser_.error_reason());
                 server_reusable_ = false;
                 answer(502, "PH");
@@ -741,9 +831,20 @@ bool HttpSession::read_response() {
             server_.reset();
             const int32_t index = server_index_;
             tried_.count = 0;
-            up_.release(index);
+            up_->release(index);
             ctx_.session_server(session, -1);
             server_index_ = -1;
+            connect_server();
+            return !closed;
+        }
+        if (nothing_yet && replayable && idempotent(req_->method) && ++attempts_ < plan_.attempts) {
+            // The retry middleware: an idempotent request the server dropped
+            // without a byte of answer goes to another server.
+            LOG_DEBUG("%s/%s: closed before answering; retrying elsewhere", up_->config().name.c_str(),
+                      up_->server(server_index_).name);
+            up_->server(server_index_).retries.fetch_add(1, std::memory_order_relaxed);
+            release_server(false);
+            term_ = "SH";
             connect_server();
             return !closed;
         }
@@ -781,7 +882,7 @@ bool HttpSession::on_response_head() {
         return false;
     }
     resp_head_done_ = true;
-    ctx_.timers().arm(*this, ctx_.now_ms() + cfg_.http.server_timeout_ms);
+    ctx_.timers().arm(*this, ctx_.now_ms() + up_->config().http.server_timeout_ms);
     // The client keeps its connection only when it asked to, the response
     // ends by its framing, and the request body is all read.
     ResponseInfo ri;
@@ -790,10 +891,21 @@ bool HttpSession::on_response_head() {
     if (resp_->body == Body::UntilClose || ri.dechunk || !req_body_done_) keep_client_ = false;
     ri.keep_alive = keep_client_;
     if (!resp_->keep_alive() || resp_->version_minor == 0 || resp_->no_reuse) server_reusable_ = false;
+    // A sticky pool pins the client to this server, unless its cookie
+    // already does (research/http.md §8: a cookie naming a server that is
+    // down gets replaced).
+    const std::string& sticky = up_->config().sticky_cookie;
+    if (!sticky.empty() && sticky_server_ != server_index_) {
+        plan_.response_add.append("Set-Cookie: ").append(sticky).append("=");
+        plan_.response_add.append(up_->sticky_id(server_index_)).append("; Path=/; HttpOnly\r\n");
+    }
+    HeadEdits edits;
+    edits.remove = plan_.response_remove;
+    edits.add = plan_.response_add;
     ensure(to_client_);
     compact(to_client_);
     const size_t n = write_response_head(sbuf_ + sused_, *resp_, ri, to_client_.buf + to_client_.end,
-                                         kBuf - to_client_.end);
+                                         kBuf - to_client_.end, edits);
     if (n == 0) {
         server_reusable_ = false;
         answer(502, "PH");
@@ -842,7 +954,7 @@ bool HttpSession::relay_response_body() {
             }
             if (n < 0) return false;
             slen_ = uint32_t(n);
-            ctx_.timers().arm(*this, ctx_.now_ms() + cfg_.http.server_timeout_ms);
+            ctx_.timers().arm(*this, ctx_.now_ms() + up_->config().http.server_timeout_ms);
         }
         const ChunkedTranscoder::Result r = resp_chunks_.feed(sbuf_ + sused_, slen_ - sused_, out, space);
         sused_ += uint32_t(r.consumed);
@@ -882,7 +994,7 @@ bool HttpSession::relay_response_body() {
         }
         to_client_.end += uint32_t(n);
         if (!until_close) resp_remaining_ -= uint64_t(n);
-        ctx_.timers().arm(*this, ctx_.now_ms() + cfg_.http.server_timeout_ms);
+        ctx_.timers().arm(*this, ctx_.now_ms() + up_->config().http.server_timeout_ms);
     }
     if (!until_close && resp_remaining_ == 0) {
         resp_done_ = true;
@@ -900,7 +1012,12 @@ void HttpSession::end_request() {
         else linger();
         return;
     }
-    // The next request: pipelined bytes already here move to the front.
+    next_request();
+}
+
+// The connection stays for the client's next request.
+void HttpSession::next_request() {
+    // Pipelined bytes already here move to the front.
     if (in_used_ < in_len_) std::memmove(in_, in_ + in_used_, in_len_ - in_used_);
     in_len_ -= in_used_;
     in_used_ = 0;
@@ -920,7 +1037,7 @@ void HttpSession::release_server(bool reusable) {
     if (server_index_ < 0) return;
     if (server_) {
         if (reusable) {
-            ctx_.server_pool().give(service, server_index_, std::move(server_), server_requests_ + 1,
+            ctx_.server_pool().give(pool_, server_index_, std::move(server_), server_requests_ + 1,
                                     server_interest_);
         } else {
             // Done with (or giving up on) this connection: what is still in
@@ -931,7 +1048,7 @@ void HttpSession::release_server(bool reusable) {
         server_.reset();
     }
     server_interest_ = 0;
-    up_.release(server_index_);
+    up_->release(server_index_);
     ctx_.session_server(session, -1);
     server_index_ = -1;
 }
@@ -985,29 +1102,34 @@ void HttpSession::start_tunnel() {
 
 // ---- answers made by the proxy, and ends ---------------------------------------
 
-void HttpSession::answer(int status, const char* term, std::string_view extra) {
+// `keep`: the answer does not end the connection when nothing of the request
+// is left unread (no body) and the client keeps it (the gateway's 404, 3xx,
+// 401, 403, 429); any other answer closes it.
+void HttpSession::answer(int status, const char* term, std::string_view extra, bool keep) {
     term_ = term;
     if (resp_started_) {  // the client already has part of another answer
         abort(term);
         return;
     }
     release_server(false);
-    if (status == 502) up_.slot().http_502.fetch_add(1, std::memory_order_relaxed);
-    else if (status == 503) up_.slot().http_503.fetch_add(1, std::memory_order_relaxed);
-    else if (status == 504) up_.slot().http_504.fetch_add(1, std::memory_order_relaxed);
+    if (status == 502) up_->slot().http_502.fetch_add(1, std::memory_order_relaxed);
+    else if (status == 503) up_->slot().http_503.fetch_add(1, std::memory_order_relaxed);
+    else if (status == 504) up_->slot().http_504.fetch_add(1, std::memory_order_relaxed);
     status_ = status;
     count_response(status);
     give(to_server_);
     ensure(to_client_);
     to_client_.start = to_client_.end = 0;
-    // The connection cannot go on: what the client sends next (a body, the
-    // rest of a bad head) would be read as a request.
-    keep_client_ = false;
+    // Otherwise the connection cannot go on: what the client sends next (a
+    // body, the rest of a bad head) would be read as a request.
+    answer_keeps_ = keep && keep_client_ && req_ && req_->body == Body::None;
+    keep_client_ = answer_keeps_;
+    if (answer_keeps_) in_used_ = req_->length;
     const bool head = req_ && req_->method == Method::Head && parser_.error_status() == 0;
-    to_client_.end = uint32_t(write_error(status, true, head, extra, to_client_.buf, kBuf));
+    to_client_.end = uint32_t(write_error(status, !answer_keeps_, head, extra, to_client_.buf, kBuf));
     if (request_start_ms_ == 0) request_start_ms_ = ctx_.now_ms();
     log_request();
-    ctx_.timers().arm(*this, ctx_.now_ms() + cfg_.http.server_timeout_ms);
+    ctx_.timers().arm(*this, ctx_.now_ms() + up_->config().http.server_timeout_ms);
     phase_ = Phase::Closing;
     set_interest(client_.get(), client_interest_, kWrite);
 }
@@ -1088,14 +1210,30 @@ bool HttpSession::flush(Out& o, int fd, bool to_server) {
 
 void HttpSession::count_bytes(uint64_t to_server, uint64_t to_client) {
     if (server_index_ < 0) return;
-    shm::ServerSlot& s = up_.server(server_index_);
+    shm::ServerSlot& s = up_->server(server_index_);
     if (to_server) s.bytes_in.fetch_add(to_server, std::memory_order_relaxed);
     if (to_client) s.bytes_out.fetch_add(to_client, std::memory_order_relaxed);
 }
 
+// Into the service that accepted the client, the route's pool and the route.
 void HttpSession::count_response(int status) {
     const int cls = status / 100;
-    if (cls >= 1 && cls <= 5) up_.slot().http_responses[cls - 1].fetch_add(1, std::memory_order_relaxed);
+    if (cls < 1 || cls > 5) return;
+    ctx_.upstream(service).slot().http_responses[cls - 1].fetch_add(1, std::memory_order_relaxed);
+    if (pool_ != service) up_->slot().http_responses[cls - 1].fetch_add(1, std::memory_order_relaxed);
+    if (route_slot_) route_slot_->http_responses[cls - 1].fetch_add(1, std::memory_order_relaxed);
+}
+
+// A middleware answered instead of the server: a denial, unless it redirected.
+void HttpSession::count_denial() {
+    if (plan_.status >= 300 && plan_.status < 400) return;
+    if (plan_.answered_by >= 0)
+        if (shm::MiddlewareSlot* m = ctx_.middleware_slot(uint32_t(plan_.answered_by)))
+            m->denials.fetch_add(1, std::memory_order_relaxed);
+    if (!route_slot_) return;
+    if (plan_.status == 401) route_slot_->http_401.fetch_add(1, std::memory_order_relaxed);
+    else if (plan_.status == 403) route_slot_->http_403.fetch_add(1, std::memory_order_relaxed);
+    else if (plan_.status == 429) route_slot_->http_429.fetch_add(1, std::memory_order_relaxed);
 }
 
 void HttpSession::set_interest(int fd, uint32_t& current, uint32_t wanted) {
@@ -1127,18 +1265,30 @@ void HttpSession::update_interest() {
 void HttpSession::log_request() {
     if (!ctx_.access_log_enabled()) return;
     const log::Stamp stamp = log::utc_stamp(wall_ms());
-    const char* server = tried_.count > 0 ? up_.server_config(int32_t(tried_.index[tried_.count - 1])).name.c_str()
+    const char* server = tried_.count > 0 ? up_->server_config(int32_t(tried_.index[tried_.count - 1])).name.c_str()
                                           : "<NOSRV>";
     const uint64_t now = ctx_.now_ms();
-    char line[768];
+    // An entry point's request names its pool and route too, and the
+    // request_id middleware's id: "www/api/s1 ... route=2 request_id=..."
+    char routed[160] = "";
+    if (router_) {
+        if (pool_ != service)
+            snprintf(routed, sizeof routed, "/%s", up_->config().name.c_str());
+    }
+    char extra[96] = "";
+    int extra_len = 0;
+    if (route_ >= 0) extra_len = snprintf(extra, sizeof extra, "route=%d ", route_ + 1);
+    if (!plan_.request_id.empty() && extra_len >= 0 && size_t(extra_len) < sizeof extra)
+        snprintf(extra + extra_len, sizeof extra - size_t(extra_len), "request_id=%.40s ", plan_.request_id.c_str());
+    char line[1024];
     const int n = snprintf(line, sizeof line,
-                           "%s %s %s/%s \"%.*s HTTP/1.%d\" %d request_bytes=%llu response_bytes=%llu "
-                           "connect_ms=%lld duration_ms=%llu %s\n",
-                           stamp.text, net::format_address(peer_).c_str(), cfg_.name.c_str(), server,
+                           "%s %s %s%s/%s \"%.*s HTTP/1.%d\" %d request_bytes=%llu response_bytes=%llu "
+                           "connect_ms=%lld duration_ms=%llu %s%s\n",
+                           stamp.text, net::format_address(peer_).c_str(), cfg_.name.c_str(), routed, server,
                            int(request_line_len_), request_line_, req_ ? int(req_->version_minor) : 1, status_,
                            (unsigned long long)bytes_to_server_, (unsigned long long)bytes_to_client_,
                            connect_ms_ ? (long long)(connect_ms_ - request_start_ms_) : -1LL,
-                           (unsigned long long)(now - request_start_ms_), term_);
+                           (unsigned long long)(now - request_start_ms_), extra, term_);
     if (n > 0) ctx_.access_log(std::string_view(line, size_t(std::min<int>(n, int(sizeof line) - 1))));
 }
 

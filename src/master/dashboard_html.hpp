@@ -1,7 +1,8 @@
 // dashboard_html.hpp: the page the stats endpoint serves at / (DESIGN.md §6).
 // Self-contained HTML, CSS and JS (no external assets): it polls stats.json,
 // keeps five minutes of samples to compute rates and draw sparklines, and
-// updates the DOM in place. Only stats_server.cpp includes it.
+// updates the DOM in place. An entry point's card lists its routes in match
+// order with their hits. Only stats_server.cpp includes it.
 #pragma once
 #include <string_view>
 
@@ -93,6 +94,10 @@ svg .base { stroke: var(--line); stroke-width: 1; vector-effect: non-scaling-str
 .legend { font-size: 11px; color: var(--muted); }
 .legend i { display: inline-block; width: 10px; height: 3px; border-radius: 2px; vertical-align: middle;
   margin: 0 3px 0 8px; }
+tr.route td.name { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; white-space: normal;
+  word-break: break-all; text-align: left; }
+tr.route td.pos { color: var(--muted); }
+.routes { border-top: 1px solid var(--line); }
 .sec-title { font-size: 12px; color: var(--muted); text-transform: uppercase; letter-spacing: .06em;
   margin: 18px 4px 8px; }
 footer { color: var(--muted); font-size: 12px; text-align: center; padding: 8px 0 20px; }
@@ -146,6 +151,15 @@ footer { color: var(--muted); font-size: 12px; text-align: center; padding: 8px 
 <div id="banner"></div>
 <main>
   <div id="services"><div id="empty">Loading statistics…</div></div>
+  <div id="mw-box" hidden>
+    <div class="sec-title">Middlewares</div>
+    <div class="card">
+      <table id="middlewares">
+        <thead><tr><th class="l">Middleware</th><th class="l">Type</th><th>Denials</th></tr></thead>
+        <tbody></tbody>
+      </table>
+    </div>
+  </div>
   <div class="sec-title">Workers</div>
   <div class="card">
     <table id="workers">
@@ -164,6 +178,7 @@ const POLL_MS = 2000, WINDOW_MS = 300000, SVGNS = 'http://www.w3.org/2000/svg';
 const samples = new Map();  // key -> history of {t, c, i, o, f}
 const services = new Map(); // service name -> card refs
 const workerRows = new Map();
+const middlewareRows = new Map();
 let firstSample = null;     // daemon time of the page's first sample
 
 // ---- formatting (same units as epstat) ----
@@ -300,6 +315,8 @@ function summarize(h, now) {
 const SERVER_COLUMNS = [
   ['Server', 'l'], ['State', 'l'], ['Weight'], ['Active'], ['Conn/s'], ['In/s'], ['Out/s'],
   ['Last 5 min', 'l'], ['Conns'], ['Failures'], ['Last check', 'l'], ['Changed']];
+const ROUTE_COLUMNS = [
+  ['#', 'l'], ['Route', 'l'], ['Hits'], ['Hits/s'], ['2xx'], ['3xx'], ['4xx'], ['5xx'], ['401'], ['403'], ['429']];
 
 function kpi(parent, label) {
   const d = el('div', 'kpi');
@@ -343,7 +360,8 @@ function serviceCard(name) {
   r.requests = kpi(kpis, 'Requests');
   r.errors = kpi(kpis, '5xx');
   r.reused = kpi(kpis, 'Srv conn reused');
-  for (const v of [r.requests, r.errors, r.reused]) v.parentNode.style.display = 'none';
+  r.noRoute = kpi(kpis, 'No route (404)');
+  for (const v of [r.requests, r.errors, r.reused, r.noRoute]) v.parentNode.style.display = 'none';
   head.appendChild(kpis);
   const graphs = el('div', 'graphs');
   r.gConn = graph(graphs, 'Connections/s', ['conn']);
@@ -374,7 +392,64 @@ function serviceCard(name) {
   tfoot.appendChild(ftr);
   table.appendChild(tfoot);
   card.appendChild(table);
+  r.table = table;
+
+  // An entry point: its routes in match order (shown once it has some).
+  const routes = el('table', 'routes');
+  const rhead = el('thead');
+  const rtr = el('tr');
+  for (const [label, cls] of ROUTE_COLUMNS) rtr.appendChild(el('th', cls || null, label));
+  rhead.appendChild(rtr);
+  routes.appendChild(rhead);
+  r.routeBody = el('tbody');
+  routes.appendChild(r.routeBody);
+  routes.style.display = 'none';
+  card.appendChild(routes);
+  r.routes = routes;
+  r.routeRows = new Map();
   return r;
+}
+
+function routeRow() {
+  const tr = el('tr', 'route');
+  const r = { tr };
+  r.pos = cell(tr, '#', 'l pos');
+  r.text = cell(tr, 'Route', 'name wide');
+  r.hits = cell(tr, 'Hits');
+  r.rate = cell(tr, 'Hits/s');
+  r.classes = ['2xx', '3xx', '4xx', '5xx'].map(c => cell(tr, c));
+  r.denied = ['401', '403', '429'].map(c => cell(tr, c));
+  return r;
+}
+
+function updateRoutes(r, routes, now) {
+  // (style, not the hidden attribute: the phone layout sets tables' display)
+  r.routes.style.display = routes.length === 0 ? 'none' : '';
+  // An entry point has no servers of its own: its routes say it all.
+  r.table.style.display = routes.length > 0 && r.rows.size === 0 ? 'none' : '';
+  const seen = new Set();
+  routes.forEach((rt, index) => {
+    const key = rt.route + '#' + rt.position;
+    let row = r.routeRows.get(key);
+    if (!row) { row = routeRow(); r.routeRows.set(key, row); }
+    keepOrder(r.routeBody, row.tr, index);
+    if (row.tr.dataset.route !== rt.route) row.tr.dataset.route = rt.route;
+    setText(row.pos, rt.position);
+    setText(row.text, rt.route);
+    setText(row.hits, fmtInt(rt.hits));
+    const z = summarize(record('rt:' + rt.service + '/' + key, now, rt.hits, 0, 0, rt.responses_5xx), now);
+    setText(row.rate, fmtConnRate(z.cur && z.cur.c));
+    [rt.responses_2xx, rt.responses_3xx, rt.responses_4xx, rt.responses_5xx].forEach((v, k) => {
+      setText(row.classes[k], fmtInt(v));
+      setClass(row.classes[k], k === 3 && v ? 'bad' : (v ? '' : 'muted'));
+    });
+    [rt.denied_401, rt.denied_403, rt.denied_429].forEach((v, k) => {
+      setText(row.denied[k], fmtInt(v));
+      setClass(row.denied[k], v ? '' : 'muted');
+    });
+    seen.add(key);
+  });
+  for (const [key, row] of r.routeRows) if (!seen.has(key)) { row.tr.remove(); r.routeRows.delete(key); }
 }
 
 function serverRow() {
@@ -429,7 +504,7 @@ function updateServer(r, s, z, now, scale) {
   draw(r.gBytes, now, [z.bin, z.bout], 'bytes in/out per s, peak ' + fmtByteRate(z.peakBytes), scale.bytes);
 }
 
-function updateService(r, svc, servers, now) {
+function updateService(r, svc, servers, routes, now) {
   setText(r.sub, svc.mode + ' · ' + svc.balance);
   const h = record('svc:' + svc.service, now, svc.accepted, svc.bytes_in, svc.bytes_out, svc.failures);
   const z = summarize(h, now);
@@ -454,6 +529,10 @@ function updateService(r, svc, servers, now) {
     const sent = svc.server_connections_opened + svc.server_connections_reused;
     setText(r.reused, sent ? Math.round(100 * svc.server_connections_reused / sent) + '%' : '–');
   }
+  if (routes.length) {
+    r.noRoute.parentNode.style.display = '';
+    setText(r.noRoute, fmtInt(svc.errors_404 || 0));
+  }
   draw(r.gConn, now, [z.conn], 'client connections/s, peak ' + fmtConnRate(z.peakConn));
   draw(r.gBytes, now, [z.bin, z.bout], 'bytes in/out per s, peak ' + fmtByteRate(z.peakBytes));
 
@@ -471,6 +550,7 @@ function updateService(r, svc, servers, now) {
     seen.add(s.server);
   });
   for (const [name, row] of r.rows) if (!seen.has(name)) { row.tr.remove(); r.rows.delete(name); }
+  updateRoutes(r, routes, now);
 
   const f = r.foot;
   const weight = servers.reduce((a, s) => a + (s.state === 'up' ? s.weight : 0), 0);
@@ -542,17 +622,44 @@ function update(data) {
     if (!byService.has(s.service)) byService.set(s.service, []);
     byService.get(s.service).push(s);
   }
+  const byEntry = new Map();
+  for (const rt of data.routes || []) {
+    if (!byEntry.has(rt.service)) byEntry.set(rt.service, []);
+    byEntry.get(rt.service).push(rt);
+  }
   const seen = new Set();
   data.services.forEach((svc, index) => {
     let r = services.get(svc.service);
     if (!r) { r = serviceCard(svc.service); services.set(svc.service, r); }
     keepOrder(box, r.card, index);
-    updateService(r, svc, byService.get(svc.service) || [], now);
+    updateService(r, svc, byService.get(svc.service) || [], byEntry.get(svc.service) || [], now);
     seen.add(svc.service);
   });
   for (const [name, r] of services) if (!seen.has(name)) { r.card.remove(); services.delete(name); }
   for (const [key, h] of samples) if (h.seen !== now) samples.delete(key);  // gone after a reload
   updateWorkers(data.workers);
+  updateMiddlewares(data.middlewares || []);
+}
+
+function updateMiddlewares(list) {
+  document.getElementById('mw-box').hidden = list.length === 0;
+  const tbody = document.querySelector('#middlewares tbody');
+  const seen = new Set();
+  list.forEach((m, index) => {
+    let r = middlewareRows.get(m.middleware);
+    if (!r) {
+      const tr = el('tr');
+      tr.dataset.middleware = m.middleware;
+      r = { tr, name: cell(tr, 'Middleware', 'l name'), type: cell(tr, 'Type', 'l'), denials: cell(tr, 'Denials') };
+      middlewareRows.set(m.middleware, r);
+    }
+    keepOrder(tbody, r.tr, index);
+    setText(r.name, m.middleware);
+    setText(r.type, m.type);
+    setText(r.denials, fmtInt(m.denials));
+    seen.add(m.middleware);
+  });
+  for (const [key, r] of middlewareRows) if (!seen.has(key)) { r.tr.remove(); middlewareRows.delete(key); }
 }
 
 function banner(text) {

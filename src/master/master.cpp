@@ -42,6 +42,7 @@
 #include "util/log.hpp"
 #include "util/unique_fd.hpp"
 #include "worker/buffer_pool.hpp"
+#include "http/rate_limit.hpp"
 #include "worker/worker.hpp"
 
 namespace ep::master {
@@ -75,6 +76,8 @@ constexpr uint64_t kStalledMs = 1000;
 constexpr uint64_t kFirstBackoffMs = 100;
 constexpr uint64_t kMaxBackoffMs = 10000;
 constexpr uint64_t kStableAfterMs = 2000;  // a worker that lived this long resets its backoff
+// rate_limit buckets (8 bytes each): busy clients of every rate_limit middleware
+constexpr size_t kRateEntries = 65536;
 
 log::Level to_log_level(config::LogLevel l) {
     switch (l) {
@@ -183,6 +186,9 @@ private:
     Listeners listeners_;
     shm::Segment segment_;
     shm::SlotMap slots_;
+    // rate_limit buckets: one table for the master's life, so limits hold
+    // across workers and across reloads
+    std::unique_ptr<http::RateTable> rates_;
     uint64_t old_generations_deadline_ = 0;  // hard stop for draining generations
     std::vector<WorkerProc> workers_;
     Steering steering_;
@@ -263,6 +269,12 @@ void Master::create_shared_memory() {
     // servers and services a reload adds while the old ones still drain.
     cap.services = cap.services * 2 + 16;
     cap.servers = cap.servers * 2 + 64;
+    // Routes and middlewares are small and a reload may add many: fixed
+    // room, more when the config already holds more.
+    uint32_t routes = 0;
+    for (const auto& s : cfg_.services) routes += uint32_t(s.routes.size());
+    cap.routes = std::max<uint32_t>(1024, routes * 2 + 64);
+    cap.middlewares = std::max<uint32_t>(256, uint32_t(cfg_.middlewares.size()) * 2 + 16);
     // Room for several generations at once (reloads in quick succession while
     // old workers finish their connections), plus respawns.
     cap.workers = workers_count_ * 8 + 8;
@@ -273,6 +285,8 @@ void Master::create_shared_memory() {
     shm::copy_text(h.config_file, options_.config_path.c_str());
     h.generation.store(generation_);
     slots_ = shm::publish_catalog(segment_, cfg_);
+    rates_ = http::RateTable::create(kRateEntries);
+    if (!rates_) LOG_WARN("rate limits are off: no shared memory for their table: %s", std::strerror(errno));
 }
 
 void Master::install_signals() {
@@ -362,6 +376,7 @@ void Master::worker_main(const WorkerProc& w) {
     setup.slot = w.slot;
     setup.generation = w.generation;
     setup.listeners = listeners_.for_set(w.set);
+    setup.rates = rates_.get();
     const int code = worker::run(setup);
     _exit(code);
 }

@@ -29,13 +29,43 @@ void fill_server(ServerSlot& s, const config::Server& server, uint32_t service_s
     s.backup = server.backup;
 }
 
+// A live route of entry point `service_slot` with this text that this publish
+// has not given to another route yet (two identical routes get two slots).
+int32_t find_route(std::span<RouteSlot> routes, const std::vector<bool>& taken, uint32_t service_slot,
+                   const char* text) {
+    for (uint32_t i = 0; i < routes.size(); ++i)
+        if (!taken[i] && live(routes[i].state) && routes[i].service_index == service_slot &&
+            std::strcmp(routes[i].text, text) == 0)
+            return int32_t(i);
+    return -1;
+}
+
+int32_t find_middleware(std::span<MiddlewareSlot> middlewares, const std::vector<bool>& taken, const char* name) {
+    for (uint32_t i = 0; i < middlewares.size(); ++i)
+        if (!taken[i] && live(middlewares[i].state) && std::strcmp(middlewares[i].name, name) == 0)
+            return int32_t(i);
+    return -1;
+}
+
+// Index just past the last slot that is not Free: what readers scan.
+template <typename Slot>
+uint32_t used_count(std::span<Slot> slots) {
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < slots.size(); ++i)
+        if (slots[i].state != uint8_t(SlotState::Free)) n = i + 1;
+    return n;
+}
+
 }  // namespace
 
 SlotMap publish_catalog(const Segment& seg, const config::Config& cfg, CatalogChanges* changes) {
     auto services = seg.services();
     auto servers = seg.servers();
     Header& h = seg.header();
+    auto routes = seg.routes();
+    auto middlewares = seg.middlewares();
     std::vector<bool> service_taken(services.size()), server_taken(servers.size());
+    std::vector<bool> route_taken(routes.size()), middleware_taken(middlewares.size());
     SlotMap map;
     const uint64_t now = wall_ms();
     auto note = [&](std::string line) {
@@ -96,7 +126,49 @@ SlotMap publish_catalog(const Segment& seg, const config::Config& cfg, CatalogCh
                 servers[size_t(xi)].state = uint8_t(SlotState::Live);
                 slots.push_back(uint32_t(xi));
             }
+
+            std::vector<uint32_t>& route_slots = map.route.emplace_back();
+            for (uint32_t pos = 0; pos < sc.routes.size(); ++pos) {
+                char text[kRouteTextMax];
+                copy_text(text, config::route_text(sc.routes[pos]).c_str());
+                int32_t ri = live(svc.state) ? find_route(routes, route_taken, uint32_t(si), text) : -1;
+                if (ri < 0) {
+                    ri = claim_free(routes, route_taken);
+                    if (ri < 0)
+                        throw std::runtime_error("no free shared-memory slot for route " + sc.name + ": " + text);
+                    RouteSlot& r = *new (&routes[size_t(ri)]) RouteSlot{};
+                    copy_text(r.text, text);
+                    r.service_index = uint32_t(si);
+                    if (live(svc.state)) note("route " + sc.name + ": " + text + " added");
+                }
+                RouteSlot& r = routes[size_t(ri)];
+                copy_text(r.pool, sc.routes[pos].service.c_str());
+                r.position = pos;
+                r.state = uint8_t(SlotState::Live);
+                route_taken[size_t(ri)] = true;
+                route_slots.push_back(uint32_t(ri));
+            }
             svc.state = uint8_t(SlotState::Live);
+        }
+        for (const config::Middleware& mc : cfg.middlewares) {
+            char name[kNameMax];
+            copy_text(name, mc.name.c_str());
+            int32_t mi = find_middleware(middlewares, middleware_taken, name);
+            if (mi < 0) {
+                mi = claim_free(middlewares, middleware_taken);
+                if (mi < 0) throw std::runtime_error("no free shared-memory slot for middleware " + mc.name);
+                MiddlewareSlot& m = *new (&middlewares[size_t(mi)]) MiddlewareSlot{};
+                copy_text(m.name, name);
+                note("middleware " + mc.name + " added");
+            }
+            MiddlewareSlot& m = middlewares[size_t(mi)];
+            const char* type = config::middleware_type_name(mc.type);
+            if (live(m.state) && std::strcmp(m.type, type) != 0)
+                note("middleware " + mc.name + " changed: type " + m.type + " -> " + type);
+            copy_text(m.type, type);
+            m.state = uint8_t(SlotState::Live);
+            middleware_taken[size_t(mi)] = true;
+            map.middleware.push_back(uint32_t(mi));
         }
         // Whatever was live and is not in cfg is retired.
         for (uint32_t i = 0; i < servers.size(); ++i)
@@ -105,22 +177,30 @@ SlotMap publish_catalog(const Segment& seg, const config::Config& cfg, CatalogCh
                 const ServiceSlot& svc = services[servers[i].service_index];
                 note("server " + std::string(svc.name) + "/" + servers[i].name + " removed");
             }
+        for (uint32_t i = 0; i < routes.size(); ++i)
+            if (!route_taken[i] && live(routes[i].state)) {
+                routes[i].state = uint8_t(SlotState::Retired);
+                const ServiceSlot& svc = services[routes[i].service_index];
+                note("route " + std::string(svc.name) + ": " + routes[i].text + " removed");
+            }
         for (uint32_t i = 0; i < services.size(); ++i)
             if (!service_taken[i] && live(services[i].state)) {
                 services[i].state = uint8_t(SlotState::Retired);
                 note("service " + std::string(services[i].name) + " removed");
             }
+        for (uint32_t i = 0; i < middlewares.size(); ++i)
+            if (!middleware_taken[i] && live(middlewares[i].state)) {
+                middlewares[i].state = uint8_t(SlotState::Retired);
+                note("middleware " + std::string(middlewares[i].name) + " removed");
+            }
     } catch (...) {
         seq_write_end(h.catalog_seq, seq);
         throw;
     }
-    uint32_t nsvc = 0, nsrv = 0;
-    for (uint32_t i = 0; i < services.size(); ++i)
-        if (services[i].state != uint8_t(SlotState::Free)) nsvc = i + 1;
-    for (uint32_t i = 0; i < servers.size(); ++i)
-        if (servers[i].state != uint8_t(SlotState::Free)) nsrv = i + 1;
-    h.service_count.store(nsvc);
-    h.server_count.store(nsrv);
+    h.service_count.store(used_count(services));
+    h.server_count.store(used_count(servers));
+    h.route_count.store(used_count(routes));
+    h.middleware_count.store(used_count(middlewares));
     seq_write_end(h.catalog_seq, seq);
     return map;
 }
@@ -130,6 +210,10 @@ void free_retired_slots(const Segment& seg) {
     const uint32_t seq = seq_write_begin(h.catalog_seq);
     for (ServerSlot& s : seg.servers())
         if (s.state == uint8_t(SlotState::Retired)) new (&s) ServerSlot{};
+    for (RouteSlot& r : seg.routes())
+        if (r.state == uint8_t(SlotState::Retired)) new (&r) RouteSlot{};
+    for (MiddlewareSlot& m : seg.middlewares())
+        if (m.state == uint8_t(SlotState::Retired)) new (&m) MiddlewareSlot{};
     for (ServiceSlot& s : seg.services())
         if (s.state == uint8_t(SlotState::Retired)) new (&s) ServiceSlot{};
     seq_write_end(h.catalog_seq, seq);

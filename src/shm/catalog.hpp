@@ -1,7 +1,8 @@
 // catalog.hpp: which shared-memory slots hold which services and servers.
 // Slots are keyed by name (layout.hpp, SlotState): publishing a config reuses
-// the slot of every SERVICE/SERVER that already exists, claims free slots for
-// new ones and retires the rest, all under the catalog seqlock.
+// the slot of every SERVICE/SERVER, route (entry point and route_text) and
+// middleware that already exists, claims free slots for new ones and retires
+// the rest, all under the catalog seqlock.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -16,6 +17,8 @@ namespace ep::shm {
 struct SlotMap {
     std::vector<uint32_t> service;               // config service index -> ServiceSlot index
     std::vector<std::vector<uint32_t>> server;   // [service][server] -> ServerSlot index
+    std::vector<std::vector<uint32_t>> route;    // [service][route, match order] -> RouteSlot index
+    std::vector<uint32_t> middleware;            // config middleware index -> MiddlewareSlot index
 };
 
 // What changed between the previous catalog and `cfg`, in words for people
@@ -25,7 +28,8 @@ struct CatalogChanges {
 };
 
 // Assigns slots for `cfg` and writes its catalog. Throws std::runtime_error
-// when the segment has no free slot left for a new service or server.
+// when the segment has no free slot left for a new service, server, route or
+// middleware.
 SlotMap publish_catalog(const Segment& seg, const config::Config& cfg, CatalogChanges* changes = nullptr);
 
 // Once no worker of an older generation runs: Retired slots become Free.

@@ -1,7 +1,8 @@
 // layout.hpp: the shared-memory file RUN_DIR/easyproxy.shm, an ABI between the
 // master, the workers, epstat and epctl. Plain fixed-size structs, versioned,
 // laid out as: Header | ServiceSlot[services_cap] | ServerSlot[servers_cap] |
-// WorkerSlot[workers_cap] | SessionSlot[workers_cap * sessions_per_worker].
+// WorkerSlot[workers_cap] | SessionSlot[workers_cap * sessions_per_worker] |
+// RouteSlot[routes_cap] | MiddlewareSlot[middlewares_cap].
 //
 // Writers: the master writes the catalog (names, addresses, config weights)
 // under Header::catalog_seq (a seqlock) and admin/health states; workers add to
@@ -15,11 +16,13 @@
 namespace ep::shm {
 
 inline constexpr uint32_t kMagic = 0x50505945;  // "EYPP" little-endian
-inline constexpr uint32_t kLayoutVersion = 2;
+inline constexpr uint32_t kLayoutVersion = 3;
 inline constexpr size_t kNameMax = 64;     // service / server names, NUL included
 inline constexpr size_t kAddressMax = 128; // formatted address, NUL included
 inline constexpr size_t kTextMax = 96;     // last health-check result text
 inline constexpr size_t kPathMax = 256;
+inline constexpr size_t kRouteTextMax = 160;  // a route's conditions and pool (config::route_text), NUL included
+inline constexpr size_t kTypeMax = 32;        // a middleware's type name, NUL included
 
 enum class AdminState : uint8_t { Ready = 0, Drain = 1, Maint = 2 };
 enum class Health : uint8_t { Unchecked = 0, Up = 1, Down = 2 };
@@ -28,7 +31,9 @@ enum class WorkerState : uint32_t { Free = 0, Running = 1, Draining = 2 };
 // server that keeps its SERVICE/SERVER name keeps its slot: admin state,
 // health, weight override, counters and balancing state carry over, and old
 // and new workers count into the same place. A removed one is Retired until
-// the workers that may still use it are gone, then Free.
+// the workers that may still use it are gone, then Free. Routes are keyed the
+// same way by their entry point and text (conditions and pool), middlewares
+// by name.
 enum class SlotState : uint8_t { Free = 0, Live = 1, Retired = 2 };
 
 struct Header {
@@ -43,6 +48,10 @@ struct Header {
     uint64_t servers_offset;
     uint64_t workers_offset;
     uint64_t sessions_offset;
+    uint32_t routes_cap;
+    uint32_t middlewares_cap;
+    uint64_t routes_offset;
+    uint64_t middlewares_offset;
 
     std::atomic<int32_t> master_pid;
     std::atomic<uint32_t> catalog_seq;     // odd while the master rewrites the catalog
@@ -51,6 +60,8 @@ struct Header {
     uint64_t start_unix_ms;
     std::atomic<uint32_t> service_count;   // slots [0, count) may be in use; check each slot's state
     std::atomic<uint32_t> server_count;
+    std::atomic<uint32_t> route_count;
+    std::atomic<uint32_t> middleware_count;
     std::atomic<uint64_t> watchdog_kills;  // workers killed because their loop stopped turning
     char config_file[kPathMax];
 };
@@ -81,6 +92,7 @@ struct alignas(64) ServiceSlot {
     std::atomic<uint64_t> http_504;           // no response head in time, or connect timeout
     std::atomic<uint64_t> server_conns_opened;  // new connections to servers
     std::atomic<uint64_t> server_conns_reused;  // requests sent on a pooled connection
+    std::atomic<uint64_t> http_404_no_route;    // entry point: no route matched the request
 };
 
 struct alignas(64) ServerSlot {
@@ -161,16 +173,49 @@ struct alignas(64) SessionSlot {
     std::atomic<uint64_t> bytes_out;
 };
 
+// One route of an entry point (DESIGN.md §8). Counted by the worker that
+// matched it; `http_401`/`_403`/`_429` are the answers its middlewares made
+// (basic_auth, ip_allow, rate_limit), also counted in `http_responses`.
+struct alignas(64) RouteSlot {
+    // catalog (master, under catalog_seq)
+    char text[kRouteTextMax];   // "host=api.example.com path_prefix=/v1/ -> api"
+    char pool[kNameMax];        // the service it sends requests to
+    uint32_t service_index;     // ServiceSlot of its entry point
+    uint32_t position;          // 0-based place in the entry point's match order
+    uint8_t state;              // SlotState
+    uint8_t pad_[7];
+    // counters (workers, relaxed)
+    std::atomic<uint64_t> hits;               // requests that matched this route
+    std::atomic<uint64_t> http_responses[5];  // by class: 1xx .. 5xx (what the client got)
+    std::atomic<uint64_t> http_401;           // refused by basic_auth
+    std::atomic<uint64_t> http_403;           // refused by ip_allow
+    std::atomic<uint64_t> http_429;           // refused by rate_limit
+};
+
+// A named middleware (DESIGN.md §8); its type is kept as text so readers
+// need no copy of the enum.
+struct alignas(64) MiddlewareSlot {
+    // catalog (master, under catalog_seq)
+    char name[kNameMax];
+    char type[kTypeMax];        // config::middleware_type_name: "rate_limit", ...
+    uint8_t state;              // SlotState
+    uint8_t pad_[7];
+    // counters (workers, relaxed)
+    std::atomic<uint64_t> denials;  // requests it refused itself (401, 403, 413, 429)
+};
+
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 static_assert(std::atomic<uint32_t>::is_always_lock_free);
 static_assert(std::atomic<int32_t>::is_always_lock_free);
 static_assert(std::atomic<uint8_t>::is_always_lock_free);
 static_assert(std::is_standard_layout_v<Header> && std::is_standard_layout_v<ServerSlot>);
-static_assert(sizeof(Header) == 368);
+static_assert(sizeof(Header) == 400);
 static_assert(sizeof(ServiceSlot) == 256);
 static_assert(sizeof(ServerSlot) == 448);
 static_assert(sizeof(WorkerSlot) == 128);
 static_assert(sizeof(SessionSlot) == 64);
+static_assert(sizeof(RouteSlot) == 320);
+static_assert(sizeof(MiddlewareSlot) == 128);
 static_assert(alignof(ServerSlot) == 64);
 
 // Copies a string into a fixed char array, truncating, always NUL-terminated.

@@ -31,7 +31,7 @@ namespace {
 // Where each region starts, and the total size: the one description of the
 // layout that creating and validating a segment both use.
 struct Offsets {
-    uint64_t services, servers, workers, sessions, total;
+    uint64_t services, servers, workers, sessions, routes, middlewares, total;
 };
 
 Offsets layout_offsets(const Capacity& cap) {
@@ -40,7 +40,9 @@ Offsets layout_offsets(const Capacity& cap) {
     o.servers = o.services + uint64_t(cap.services) * sizeof(ServiceSlot);
     o.workers = o.servers + uint64_t(cap.servers) * sizeof(ServerSlot);
     o.sessions = o.workers + uint64_t(cap.workers) * sizeof(WorkerSlot);
-    o.total = round_up(o.sessions + uint64_t(cap.workers) * cap.sessions_per_worker * sizeof(SessionSlot), 4096);
+    o.routes = o.sessions + uint64_t(cap.workers) * cap.sessions_per_worker * sizeof(SessionSlot);
+    o.middlewares = o.routes + uint64_t(cap.routes) * sizeof(RouteSlot);
+    o.total = round_up(o.middlewares + uint64_t(cap.middlewares) * sizeof(MiddlewareSlot), 4096);
     return o;
 }
 
@@ -84,11 +86,15 @@ Segment Segment::create(const std::string& path, const Capacity& cap) {
     h->servers_cap = cap.servers;
     h->workers_cap = cap.workers;
     h->sessions_per_worker = cap.sessions_per_worker;
+    h->routes_cap = cap.routes;
+    h->middlewares_cap = cap.middlewares;
     const Offsets offsets = layout_offsets(cap);
     h->services_offset = offsets.services;
     h->servers_offset = offsets.servers;
     h->workers_offset = offsets.workers;
     h->sessions_offset = offsets.sessions;
+    h->routes_offset = offsets.routes;
+    h->middlewares_offset = offsets.middlewares;
     h->master_pid.store(int32_t(getpid()));
     h->start_unix_ms = wall_ms();
     h->heartbeat_ms.store(wall_ms());
@@ -97,6 +103,8 @@ Segment Segment::create(const std::string& path, const Capacity& cap) {
     for (auto& s : seg.services()) new (&s) ServiceSlot{};
     for (auto& s : seg.servers()) new (&s) ServerSlot{};
     for (auto& w : seg.workers()) new (&w) WorkerSlot{};
+    for (auto& r : seg.routes()) new (&r) RouteSlot{};
+    for (auto& m : seg.middlewares()) new (&m) MiddlewareSlot{};
     return seg;
 }
 
@@ -116,8 +124,11 @@ Segment Segment::open_readonly(const std::string& path) {
     if (h.version != kLayoutVersion)
         throw std::runtime_error(path + ": shared memory layout version " + std::to_string(h.version) +
                                  ", this tool reads version " + std::to_string(kLayoutVersion));
-    if (h.total_size != size_t(st.st_size) || h.total_size != layout_size({h.services_cap, h.servers_cap,
-                                                                          h.workers_cap, h.sessions_per_worker}))
+    const Capacity cap{h.services_cap, h.servers_cap, h.workers_cap, h.sessions_per_worker, h.routes_cap,
+                       h.middlewares_cap};
+    const Offsets offsets = layout_offsets(cap);
+    if (h.total_size != size_t(st.st_size) || h.total_size != offsets.total || h.routes_offset != offsets.routes ||
+        h.middlewares_offset != offsets.middlewares)
         throw std::runtime_error(path + ": shared memory file size does not match its header");
     return seg;
 }
@@ -138,6 +149,15 @@ std::span<SessionSlot> Segment::sessions(uint32_t worker_slot) const {
     const Header& h = header();
     auto* first = reinterpret_cast<SessionSlot*>(base_ + h.sessions_offset) + size_t(worker_slot) * h.sessions_per_worker;
     return {first, h.sessions_per_worker};
+}
+
+std::span<RouteSlot> Segment::routes() const {
+    const Header& h = header();
+    return {reinterpret_cast<RouteSlot*>(base_ + h.routes_offset), h.routes_cap};
+}
+std::span<MiddlewareSlot> Segment::middlewares() const {
+    const Header& h = header();
+    return {reinterpret_cast<MiddlewareSlot*>(base_ + h.middlewares_offset), h.middlewares_cap};
 }
 
 SpinGuard::SpinGuard(std::atomic<uint32_t>& word, uint32_t owner) : word_(word) {

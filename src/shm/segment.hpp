@@ -16,6 +16,8 @@ struct Capacity {
     uint32_t servers = 0;
     uint32_t workers = 0;
     uint32_t sessions_per_worker = 0;
+    uint32_t routes = 0;
+    uint32_t middlewares = 0;
 };
 
 size_t layout_size(const Capacity& cap);
@@ -43,6 +45,8 @@ public:
     std::span<ServerSlot> servers() const;     // all servers_cap slots
     std::span<WorkerSlot> workers() const;     // all workers_cap slots
     std::span<SessionSlot> sessions(uint32_t worker_slot) const;
+    std::span<RouteSlot> routes() const;           // all routes_cap slots
+    std::span<MiddlewareSlot> middlewares() const; // all middlewares_cap slots
 
 private:
     Segment(void* base, size_t size) : base_(static_cast<char*>(base)), size_(size) {}

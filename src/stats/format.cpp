@@ -223,6 +223,31 @@ std::string table_sessions(const Snapshot& snap, bool color) {
     return t.render(color);
 }
 
+// Each entry point's routes in match order, then what matched none of them.
+std::string table_routes(const Snapshot& snap) {
+    Table t({{"SERVICE", false}, {"#", true}, {"ROUTE", false}, {"HITS", true}, {"2XX", true}, {"3XX", true},
+             {"4XX", true}, {"5XX", true}, {"401", true}, {"403", true}, {"429", true}});
+    for (size_t i = 0; i < snap.routes.size(); ++i) {
+        const RouteStats& r = snap.routes[i];
+        t.add({{r.service}, {num(r.position + 1)}, {r.route}, {num(r.hits)}, {num(r.responses[1])},
+               {num(r.responses[2])}, {num(r.responses[3])}, {num(r.responses[4])}, {num(r.denied_401)},
+               {num(r.denied_403)}, {num(r.denied_429)}});
+        if (i + 1 < snap.routes.size() && snap.routes[i + 1].service == r.service) continue;
+        // 404: the entry point answered itself
+        for (const ServiceStats& s : snap.services)
+            if (s.name == r.service)
+                t.add({{r.service}, {"-"}, {"no route (404)"}, {num(s.errors_404)}, {"-"}, {"-"}, {num(s.errors_404)},
+                       {"-"}, {"-"}, {"-"}, {"-"}});
+    }
+    return t.render(false);
+}
+
+std::string table_middlewares(const Snapshot& snap) {
+    Table t({{"MIDDLEWARE", false}, {"TYPE", false}, {"DENIALS", true}});
+    for (const MiddlewareStats& m : snap.middlewares) t.add({{m.name}, {m.type}, {num(m.denials)}});
+    return t.render(false);
+}
+
 // ---- CSV -----------------------------------------------------------------------
 
 std::string csv_field(std::string_view s) {
@@ -251,14 +276,14 @@ std::string csv_services(const Snapshot& snap) {
         "# service,mode,balance,servers,servers_usable,active,accepted,denied,no_server,connections,failures,"
         "retries,bytes_in,bytes_out,local_errors,requests,responses_1xx,responses_2xx,responses_3xx,"
         "responses_4xx,responses_5xx,errors_502,errors_503,errors_504,server_connections_opened,"
-        "server_connections_reused\n";
+        "server_connections_reused,errors_404\n";
     for (const auto& s : snap.services)  // the http columns are 0 for tcp services
         csv_row(out, {s.name, s.mode, s.balance, num(s.servers), num(s.servers_usable), num(s.active),
                       num(s.accepted), num(s.denied), num(s.no_server), num(s.total), num(s.failures),
                       num(s.retries), num(s.bytes_in), num(s.bytes_out), num(s.local_errors), num(s.requests),
                       num(s.responses[0]), num(s.responses[1]), num(s.responses[2]), num(s.responses[3]),
                       num(s.responses[4]), num(s.errors_502), num(s.errors_503), num(s.errors_504),
-                      num(s.server_conns_opened), num(s.server_conns_reused)});
+                      num(s.server_conns_opened), num(s.server_conns_reused), num(s.errors_404)});
     return out;
 }
 
@@ -290,6 +315,22 @@ std::string csv_sessions(const Snapshot& snap) {
     for (const auto& s : snap.sessions)
         csv_row(out, {std::to_string(s.worker_pid), s.client, s.service, s.server, num(s.age_ms / 1000),
                       num(s.bytes_in), num(s.bytes_out)});
+    return out;
+}
+
+std::string csv_routes(const Snapshot& snap) {
+    std::string out = "# service,position,route,pool,hits,responses_1xx,responses_2xx,responses_3xx,responses_4xx,"
+                      "responses_5xx,denied_401,denied_403,denied_429\n";
+    for (const auto& r : snap.routes)
+        csv_row(out, {r.service, num(r.position + 1), r.route, r.pool, num(r.hits), num(r.responses[0]),
+                      num(r.responses[1]), num(r.responses[2]), num(r.responses[3]), num(r.responses[4]),
+                      num(r.denied_401), num(r.denied_403), num(r.denied_429)});
+    return out;
+}
+
+std::string csv_middlewares(const Snapshot& snap) {
+    std::string out = "# middleware,type,denials\n";
+    for (const auto& m : snap.middlewares) csv_row(out, {m.name, m.type, num(m.denials)});
     return out;
 }
 
@@ -355,7 +396,8 @@ std::string json_service(const ServiceStats& s) {
             .u64("errors_503", s.errors_503)
             .u64("errors_504", s.errors_504)
             .u64("server_connections_opened", s.server_conns_opened)
-            .u64("server_connections_reused", s.server_conns_reused);
+            .u64("server_connections_reused", s.server_conns_reused)
+            .u64("errors_404", s.errors_404);
     }
     return o.done();
 }
@@ -420,6 +462,28 @@ std::string json_session(const SessionStats& s) {
         .done();
 }
 
+std::string json_route(const RouteStats& r) {
+    return JsonObject()
+        .str("service", r.service)
+        .u64("position", r.position + 1)
+        .str("route", r.route)
+        .str("pool", r.pool)
+        .u64("hits", r.hits)
+        .u64("responses_1xx", r.responses[0])
+        .u64("responses_2xx", r.responses[1])
+        .u64("responses_3xx", r.responses[2])
+        .u64("responses_4xx", r.responses[3])
+        .u64("responses_5xx", r.responses[4])
+        .u64("denied_401", r.denied_401)
+        .u64("denied_403", r.denied_403)
+        .u64("denied_429", r.denied_429)
+        .done();
+}
+
+std::string json_middleware(const MiddlewareStats& m) {
+    return JsonObject().str("middleware", m.name).str("type", m.type).u64("denials", m.denials).done();
+}
+
 template <typename T, typename F>
 void json_array(std::string& out, const char* key, const std::vector<T>& items, F&& one) {
     out += ",\n  ";
@@ -444,6 +508,8 @@ std::string json_view(const Snapshot& snap, View view) {
         case View::Servers: json_array(out, "servers", snap.servers, json_server); break;
         case View::Workers: json_array(out, "workers", snap.workers, json_worker); break;
         case View::Sessions: json_array(out, "sessions", snap.sessions, json_session); break;
+        case View::Routes: json_array(out, "routes", snap.routes, json_route); break;
+        case View::Middlewares: json_array(out, "middlewares", snap.middlewares, json_middleware); break;
     }
     out += "\n}\n";
     return out;
@@ -465,6 +531,13 @@ std::string json_view(const Snapshot& snap, View view) {
 //   easyproxy_worker_{active_connections, accepted_connections_total,
 //     start_time_seconds, loop_age_seconds, spliced_bytes_total, cold_fds,
 //     local_errors_total}{worker}
+//   http services only: easyproxy_service_http_{requests_total,
+//     responses_total{class}, errors_total{status}},
+//     easyproxy_service_server_connections_total{how}
+//   entry points only: easyproxy_route_requests_total{service,route},
+//     easyproxy_route_responses_total{service,route,class},
+//     easyproxy_route_denials_total{service,route,status="401|403|429"}
+//   easyproxy_middleware_denials_total{middleware,type}
 
 std::string label_value(std::string_view v) {
     std::string out;
@@ -567,9 +640,11 @@ std::string format_prometheus(const Snapshot& snap) {
             if (s.mode == "http")
                 for (int c = 0; c < 5; ++c) p.sample({{"service", s.name}, {"class", classes[c]}}, num(s.responses[c]));
         p.family("easyproxy_service_http_errors_total", "counter",
-                 "Answers made by the proxy: 502 bad or unreachable server, 503 no server, 504 server timeout.");
+                 "Answers made by the proxy: 404 no route, 502 bad or unreachable server, 503 no server, "
+                 "504 server timeout.");
         for (const auto& s : snap.services)
             if (s.mode == "http") {
+                p.sample({{"service", s.name}, {"status", "404"}}, num(s.errors_404));
                 p.sample({{"service", s.name}, {"status", "502"}}, num(s.errors_502));
                 p.sample({{"service", s.name}, {"status", "503"}}, num(s.errors_503));
                 p.sample({{"service", s.name}, {"status", "504"}}, num(s.errors_504));
@@ -581,6 +656,45 @@ std::string format_prometheus(const Snapshot& snap) {
                 p.sample({{"service", s.name}, {"how", "opened"}}, num(s.server_conns_opened));
                 p.sample({{"service", s.name}, {"how", "reused"}}, num(s.server_conns_reused));
             }
+    }
+
+    // Routes: the label is the route's text, which stays the same across
+    // reloads as long as the route does. Two routes with the same text (a
+    // duplicate, or texts cut at the slot's length) get their position added
+    // so that no two samples share a label set.
+    if (!snap.routes.empty()) {
+        std::vector<std::string> labels;
+        for (const auto& r : snap.routes) {
+            std::string label = r.route;
+            for (size_t k = 0; k < labels.size(); ++k)
+                if (labels[k] == label && snap.routes[k].service == r.service) {
+                    label += " #" + num(r.position + 1);
+                    break;
+                }
+            labels.push_back(std::move(label));
+        }
+        p.family("easyproxy_route_requests_total", "counter", "HTTP requests that matched the route.");
+        for (size_t k = 0; k < snap.routes.size(); ++k)
+            p.sample({{"service", snap.routes[k].service}, {"route", labels[k]}}, num(snap.routes[k].hits));
+        p.family("easyproxy_route_responses_total", "counter",
+                 "HTTP responses sent to clients for requests of the route, by status class.");
+        static const char* const classes[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+        for (size_t k = 0; k < snap.routes.size(); ++k)
+            for (int c = 0; c < 5; ++c)
+                p.sample({{"service", snap.routes[k].service}, {"route", labels[k]}, {"class", classes[c]}},
+                         num(snap.routes[k].responses[c]));
+        p.family("easyproxy_route_denials_total", "counter",
+                 "Requests of the route refused by its middlewares: 401 basic_auth, 403 ip_allow, 429 rate_limit.");
+        for (size_t k = 0; k < snap.routes.size(); ++k) {
+            const RouteStats& r = snap.routes[k];
+            p.sample({{"service", r.service}, {"route", labels[k]}, {"status", "401"}}, num(r.denied_401));
+            p.sample({{"service", r.service}, {"route", labels[k]}, {"status", "403"}}, num(r.denied_403));
+            p.sample({{"service", r.service}, {"route", labels[k]}, {"status", "429"}}, num(r.denied_429));
+        }
+    }
+    if (!snap.middlewares.empty()) {
+        p.family("easyproxy_middleware_denials_total", "counter", "Requests the middleware refused itself.");
+        for (const auto& m : snap.middlewares) p.sample({{"middleware", m.name}, {"type", m.type}}, num(m.denials));
     }
 
     // Servers
@@ -655,6 +769,8 @@ bool parse_view(std::string_view word, View& out) {
     else if (word == "servers") out = View::Servers;
     else if (word == "workers") out = View::Workers;
     else if (word == "sessions") out = View::Sessions;
+    else if (word == "routes") out = View::Routes;
+    else if (word == "middlewares") out = View::Middlewares;
     else return false;
     return true;
 }
@@ -674,6 +790,8 @@ const char* view_name(View v) {
         case View::Servers: return "servers";
         case View::Workers: return "workers";
         case View::Sessions: return "sessions";
+        case View::Routes: return "routes";
+        case View::Middlewares: return "middlewares";
     }
     return "?";
 }
@@ -688,6 +806,8 @@ std::string format(const Snapshot& snap, View view, Format fmt, bool color) {
                 case View::Servers: return table_servers(snap, color);
                 case View::Workers: return table_workers(snap, color);
                 case View::Sessions: return table_sessions(snap, color);
+                case View::Routes: return table_routes(snap);
+                case View::Middlewares: return table_middlewares(snap);
             }
             break;
         case Format::Csv:
@@ -696,6 +816,8 @@ std::string format(const Snapshot& snap, View view, Format fmt, bool color) {
                 case View::Servers: return csv_servers(snap);
                 case View::Workers: return csv_workers(snap);
                 case View::Sessions: return csv_sessions(snap);
+                case View::Routes: return csv_routes(snap);
+                case View::Middlewares: return csv_middlewares(snap);
             }
             break;
         case Format::Json: return json_view(snap, view);
@@ -709,6 +831,8 @@ std::string format_json_all(const Snapshot& snap) {
     json_array(out, "services", snap.services, json_service);
     json_array(out, "servers", snap.servers, json_server);
     json_array(out, "workers", snap.workers, json_worker);
+    json_array(out, "routes", snap.routes, json_route);
+    json_array(out, "middlewares", snap.middlewares, json_middleware);
     out += "\n}\n";
     return out;
 }

@@ -10,6 +10,9 @@
 //               failures,retries,bytes_in,bytes_out,last_check,last_check_ms,since_change_s
 //     workers:  # slot,pid,generation,state,active,accepted,uptime_s
 //     sessions: # worker_pid,client,service,server,age_s,bytes_in,bytes_out
+//     routes:   # service,position,route,pool,hits,responses_1xx,responses_2xx,responses_3xx,
+//               responses_4xx,responses_5xx,denied_401,denied_403,denied_429
+//     middlewares: # middleware,type,denials
 //   Fields are quoted (RFC 4180) only when they hold a comma, a quote or a line
 //   break. Empty field = no value (never checked, never changed, no server yet).
 //   JSON: {"master":{...},"<view>":[{...},...]}, one record per line.
@@ -23,7 +26,7 @@
 
 namespace ep::stats {
 
-enum class View { Services, Servers, Workers, Sessions };
+enum class View { Services, Servers, Workers, Sessions, Routes, Middlewares };
 enum class Format { Table, Csv, Json, Prometheus };
 
 // Parsing of the words epstat accepts ("servers", "csv", ...).
@@ -37,7 +40,8 @@ const char* view_name(View v);
 std::string format(const Snapshot& snap, View view, Format fmt, bool color);
 
 // Everything but sessions as one JSON document (the stats endpoint's
-// /stats.json): {"master":{...},"services":[...],"servers":[...],"workers":[...]}.
+// /stats.json): {"master":{...},"services":[...],"servers":[...],"workers":[...],
+// "routes":[...],"middlewares":[...]}.
 std::string format_json_all(const Snapshot& snap);
 
 // One line about the master for people, e.g.

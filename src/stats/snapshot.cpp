@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstring>
 #include <string_view>
+#include <utility>
 
 #include "config/config.hpp"
 #include "net/address.hpp"
@@ -57,11 +58,32 @@ struct ServerCatalog {
     uint8_t backup;
     uint8_t state;  // shm::SlotState
 };
+struct RouteCatalog {
+    char text[shm::kRouteTextMax];
+    char pool[shm::kNameMax];
+    uint32_t service_index;
+    uint32_t position;
+    uint8_t state;  // shm::SlotState
+};
+struct MiddlewareCatalog {
+    char name[shm::kNameMax];
+    char type[shm::kTypeMax];
+    uint8_t state;  // shm::SlotState
+};
 struct Catalog {
     char config_file[shm::kPathMax];
     std::vector<ServiceCatalog> services;
     std::vector<ServerCatalog> servers;
+    std::vector<RouteCatalog> routes;
+    std::vector<MiddlewareCatalog> middlewares;
 };
+
+// A fixed text field copied and NUL-terminated whatever the writer left in it.
+template <size_t N>
+void copy_chars(char (&dst)[N], const char (&src)[N]) {
+    std::memcpy(dst, src, N);
+    dst[N - 1] = '\0';
+}
 
 void copy_catalog_once(const shm::Segment& seg, Catalog& cat) {
     const shm::Header& h = seg.header();
@@ -92,6 +114,27 @@ void copy_catalog_once(const shm::Segment& seg, Catalog& cat) {
         c.max_connections = s.max_connections;
         c.backup = s.backup;
         c.state = s.state;
+    }
+    auto routes = seg.routes();
+    auto middlewares = seg.middlewares();
+    const uint32_t nrt = std::min<uint32_t>(h.route_count.load(std::memory_order_relaxed), uint32_t(routes.size()));
+    const uint32_t nmw =
+        std::min<uint32_t>(h.middleware_count.load(std::memory_order_relaxed), uint32_t(middlewares.size()));
+    cat.routes.resize(nrt);
+    cat.middlewares.resize(nmw);
+    for (uint32_t i = 0; i < nrt; ++i) {
+        const shm::RouteSlot& r = routes[i];
+        RouteCatalog& c = cat.routes[i];
+        copy_chars(c.text, r.text);
+        copy_chars(c.pool, r.pool);
+        c.service_index = r.service_index;
+        c.position = r.position;
+        c.state = r.state;
+    }
+    for (uint32_t i = 0; i < nmw; ++i) {
+        copy_chars(cat.middlewares[i].name, middlewares[i].name);
+        copy_chars(cat.middlewares[i].type, middlewares[i].type);
+        cat.middlewares[i].state = middlewares[i].state;
     }
 }
 
@@ -279,6 +322,7 @@ Snapshot read_snapshot(const shm::Segment& seg, uint64_t now) {
         s.errors_504 = slot.http_504.load(std::memory_order_relaxed);
         s.server_conns_opened = slot.server_conns_opened.load(std::memory_order_relaxed);
         s.server_conns_reused = slot.server_conns_reused.load(std::memory_order_relaxed);
+        s.errors_404 = slot.http_404_no_route.load(std::memory_order_relaxed);
         service_pos[i] = int32_t(snap.services.size());
         snap.services.push_back(std::move(s));
     }
@@ -329,6 +373,43 @@ Snapshot read_snapshot(const shm::Segment& seg, uint64_t now) {
     std::stable_sort(snap.servers.begin(), snap.servers.end(), [&](const ServerStats& a, const ServerStats& b) {
         return service_pos[cat.servers[a.index].service_index] < service_pos[cat.servers[b.index].service_index];
     });
+
+    // Routes under their entry point (service order), in its match order.
+    std::vector<uint32_t> route_order;
+    for (uint32_t i = 0; i < cat.routes.size(); ++i) {
+        const RouteCatalog& c = cat.routes[i];
+        if (live(c.state) && c.service_index < service_pos.size() && service_pos[c.service_index] >= 0)
+            route_order.push_back(i);
+    }
+    std::stable_sort(route_order.begin(), route_order.end(), [&](uint32_t a, uint32_t b) {
+        const RouteCatalog& ra = cat.routes[a];
+        const RouteCatalog& rb = cat.routes[b];
+        return std::make_pair(service_pos[ra.service_index], ra.position) <
+               std::make_pair(service_pos[rb.service_index], rb.position);
+    });
+    auto route_slots = seg.routes();
+    for (uint32_t i : route_order) {
+        const RouteCatalog& c = cat.routes[i];
+        const shm::RouteSlot& slot = route_slots[i];
+        RouteStats r;
+        r.service = snap.services[size_t(service_pos[c.service_index])].name;
+        r.position = c.position;
+        r.route = text_of(c.text);
+        r.pool = text_of(c.pool);
+        r.hits = slot.hits.load(std::memory_order_relaxed);
+        for (int k = 0; k < 5; ++k) r.responses[k] = slot.http_responses[k].load(std::memory_order_relaxed);
+        r.denied_401 = slot.http_401.load(std::memory_order_relaxed);
+        r.denied_403 = slot.http_403.load(std::memory_order_relaxed);
+        r.denied_429 = slot.http_429.load(std::memory_order_relaxed);
+        snap.routes.push_back(std::move(r));
+    }
+    auto middleware_slots = seg.middlewares();
+    for (uint32_t i = 0; i < cat.middlewares.size(); ++i) {
+        const MiddlewareCatalog& c = cat.middlewares[i];
+        if (!live(c.state)) continue;
+        snap.middlewares.push_back(
+            {text_of(c.name), text_of(c.type), middleware_slots[i].denials.load(std::memory_order_relaxed)});
+    }
 
     // Sessions name slots directly; a Retired slot still has its name (old
     // workers finish their connections to removed servers).

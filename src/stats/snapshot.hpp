@@ -1,5 +1,5 @@
 // snapshot.hpp: a consistent, plain copy of the shared-memory segment (names,
-// states, counters, workers, sessions) taken in one pass, so that epstat, epctl
+// states, counters, routes, middlewares, workers, sessions) taken in one pass, so that epstat, epctl
 // and the stats endpoint format numbers that belong together (DESIGN.md §6).
 #pragma once
 #include <cstdint>
@@ -55,6 +55,7 @@ struct ServiceStats {
     uint64_t errors_504 = 0;
     uint64_t server_conns_opened = 0;
     uint64_t server_conns_reused = 0;
+    uint64_t errors_404 = 0;       // entry point: no route matched
     // sums over its servers
     uint64_t server_active = 0;
     uint64_t total = 0;
@@ -62,6 +63,25 @@ struct ServiceStats {
     uint64_t retries = 0;
     uint64_t bytes_in = 0;
     uint64_t bytes_out = 0;
+};
+
+// One route of an entry point (DESIGN.md §8).
+struct RouteStats {
+    std::string service;           // the entry point
+    uint32_t position = 0;         // 0-based place in its match order
+    std::string route;             // config::route_text: "host=api.example.com -> api"
+    std::string pool;              // the service it sends to
+    uint64_t hits = 0;
+    uint64_t responses[5] = {};    // by class, 1xx .. 5xx
+    uint64_t denied_401 = 0;       // basic_auth
+    uint64_t denied_403 = 0;       // ip_allow
+    uint64_t denied_429 = 0;       // rate_limit
+};
+
+struct MiddlewareStats {
+    std::string name;
+    std::string type;              // "rate_limit", ...
+    uint64_t denials = 0;          // requests it refused itself
 };
 
 struct WorkerStats {
@@ -102,6 +122,8 @@ struct Snapshot {
     bool catalog_consistent = true;  // false: the master kept rewriting it while we read
     std::vector<ServiceStats> services;
     std::vector<ServerStats> servers;
+    std::vector<RouteStats> routes;          // by entry point (service order), then match order
+    std::vector<MiddlewareStats> middlewares;
     std::vector<WorkerStats> workers;
     std::vector<SessionStats> sessions;
 };

@@ -2,7 +2,7 @@
 // connection is handled by the TCP relay or by the HTTP session, chosen by
 // its service's mode; both see the worker only through this interface: the
 // poller, the timers, the buffer pool, each service's upstream, the shared
-// session slots and the access log.
+// session, route and middleware slots and the access log.
 #pragma once
 #include <cstdint>
 #include <string_view>
@@ -18,6 +18,8 @@
 
 namespace ep::http {
 class ServerPool;
+class Router;
+class Middlewares;
 }
 
 namespace ep::worker {
@@ -64,6 +66,10 @@ public:
     virtual shm::WorkerSlot& slot() = 0;
     virtual Upstream& upstream(uint32_t service) = 0;
     virtual http::ServerPool& server_pool() = 0;
+    // The router of an entry point (a service with routes), else null.
+    virtual http::Router* router(uint32_t service) = 0;
+    // Every middleware of the config, with the worker's state for them.
+    virtual http::Middlewares& middlewares() = 0;
     // Records in the connection's shared session slot which server it holds
     // (server slot index), or none (-1).
     virtual void session_server(int32_t session, int32_t server_slot) = 0;
@@ -79,6 +85,12 @@ public:
     virtual void local_shortage(uint32_t service, int32_t index, int err) = 0;
     // Hands both sockets to the TCP relay (WebSocket after 101).
     virtual void start_tunnel(TunnelStart&& t) = 0;
+    // Where a request's route and middlewares count (shm::RouteSlot,
+    // shm::MiddlewareSlot), resolved at start-up: route `route` in the match
+    // order of config service `service`, middleware `middleware` of
+    // Config::middlewares. Null when out of range.
+    virtual shm::RouteSlot* route_slot(uint32_t service, uint32_t route) = 0;
+    virtual shm::MiddlewareSlot* middleware_slot(uint32_t middleware) = 0;
 };
 
 }  // namespace ep::worker

@@ -3,8 +3,10 @@
 #include "worker/upstream.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
+#include "balance/hash.hpp"
 #include "shm/segment.hpp"
 #include "util/clock.hpp"
 #include "util/log.hpp"
@@ -23,6 +25,32 @@ Upstream::Upstream(const config::Service& config, shm::ServiceSlot& slot, uint32
       balancer_(balance::make_balancer(config.balance)),
       keyless_(balance::make_roundrobin()) {
     for (const auto& s : config.servers) infos_.push_back(balance::ServerInfo{s.name, uint32_t(s.weight), s.backup});
+    if (!config.sticky_cookie.empty()) {
+        for (const auto& s : config.servers) {
+            const uint64_t h = balance::hash_string(config.name + "/" + s.name);
+            char hex[17];
+            snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
+            sticky_ids_.emplace_back(hex, 16);
+        }
+    }
+}
+
+int32_t Upstream::pick_pinned(int32_t index, Tried& tried) {
+    if (index < 0 || size_t(index) >= servers_.size() || tried.full() || tried.contains(uint32_t(index))) return -1;
+    shm::ServerSlot& s = *servers_[size_t(index)];
+    if (s.admin.load(std::memory_order_relaxed) == uint8_t(shm::AdminState::Maint)) return -1;
+    if (s.health.load(std::memory_order_relaxed) == uint8_t(shm::Health::Down)) return -1;
+    if (s.passive_down.load(std::memory_order_relaxed)) return -1;
+    if (s.max_connections && s.active.load(std::memory_order_relaxed) >= s.max_connections) return -1;
+    s.active.fetch_add(1, std::memory_order_relaxed);
+    tried.index[tried.count++] = uint32_t(index);
+    return index;
+}
+
+int32_t Upstream::find_sticky(std::string_view id) const {
+    for (size_t i = 0; i < sticky_ids_.size(); ++i)
+        if (sticky_ids_[i] == id) return int32_t(i);
+    return -1;
 }
 
 // Usable servers of one tier, in config order (the hashing algorithms rely on

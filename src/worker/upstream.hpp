@@ -7,6 +7,8 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "balance/balancer.hpp"
@@ -35,6 +37,16 @@ public:
     // for the http keys). Takes one unit of its active count and adds it to
     // `tried`. -1 when there is none.
     int32_t pick(Tried& tried, const balance::Key& key, balance::Rng& rng, uint32_t lock_owner);
+    // Sticky sessions (research/http.md §8): the server a pool's cookie names
+    // keeps its clients while it is ready or draining (not down, not in
+    // maint), under its limit and not already tried; then it is taken like
+    // pick() takes one. -1 otherwise: the caller picks as usual.
+    int32_t pick_pinned(int32_t index, Tried& tried);
+    // The cookie value naming server `index`: stable across workers, reloads
+    // and instances (a hash of the service's and the server's names).
+    std::string_view sticky_id(int32_t index) const { return sticky_ids_[size_t(index)]; }
+    // The server a cookie value names, or -1.
+    int32_t find_sticky(std::string_view id) const;
     // The connect to `index` succeeded: counts it, ends a passive probation.
     void connected(int32_t index);
     // The connect failed or timed out: counted against the server (passive
@@ -67,6 +79,7 @@ private:
     std::unique_ptr<balance::Balancer> keyless_;  // http keys when the request has none: round robin
     std::vector<balance::ServerInfo> infos_;   // refreshed on each pick (weights change at run time)
     std::vector<balance::Candidate> candidates_;
+    std::vector<std::string> sticky_ids_;      // by server, when the service has a sticky cookie
 };
 
 }  // namespace ep::worker

@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "balance/balancer.hpp"
+#include "http/middleware.hpp"
+#include "http/router.hpp"
 #include "http/server_pool.hpp"
 #include "http/session.hpp"
 #include "net/proxy_protocol.hpp"
@@ -88,6 +90,8 @@ public:
     shm::WorkerSlot& slot() override { return slot_; }
     Upstream& upstream(uint32_t service) override { return upstreams_[service]; }
     http::ServerPool& server_pool() override { return server_pool_; }
+    http::Router* router(uint32_t service) override { return routers_[service].get(); }
+    http::Middlewares& middlewares() override { return middlewares_; }
     void session_server(int32_t session, int32_t server_slot) override;
     void session_bytes(int32_t session, uint64_t in, uint64_t out) override;
     void finished(Handler& h) override;
@@ -95,6 +99,13 @@ public:
     void access_log(std::string_view line) override;
     void local_shortage(uint32_t service, int32_t index, int err) override;
     void start_tunnel(TunnelStart&& t) override;
+    shm::RouteSlot* route_slot(uint32_t service, uint32_t route) override {
+        if (service >= route_slots_.size() || route >= route_slots_[service].size()) return nullptr;
+        return route_slots_[service][route];
+    }
+    shm::MiddlewareSlot* middleware_slot(uint32_t middleware) override {
+        return middleware < middleware_slots_.size() ? middleware_slots_[middleware] : nullptr;
+    }
 
 private:
     void accept_from(Listener& l);
@@ -134,11 +145,15 @@ private:
     std::unique_ptr<Poller> poller_;
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::vector<Upstream> upstreams_;                  // by service
+    std::vector<std::vector<shm::RouteSlot*>> route_slots_;  // [service][route in match order]
+    std::vector<shm::MiddlewareSlot*> middleware_slots_;     // by config middleware
     std::vector<std::unique_ptr<Handler>> conns_;      // all live connections
     std::vector<Handler*> closed_;                     // freed after the event batch
     TimerHeap timers_;
     BufferPool pool_;
     http::ServerPool server_pool_{*this};
+    std::vector<std::unique_ptr<http::Router>> routers_;  // by service: entry points only
+    http::Middlewares middlewares_;
     PipePool pipes_;
     balance::Rng rng_;
     UniqueFd access_log_;
@@ -164,6 +179,7 @@ Worker::Worker(const Setup& setup, std::unique_ptr<Poller> poller)
       slot_(setup.segment->workers()[setup.slot]),
       sessions_(setup.segment->sessions(setup.slot)),
       poller_(std::move(poller)),
+      middlewares_(*setup.config, setup.rates),
       rng_(seed_from_kernel()) {
     auto all_services = setup.segment->services();
     auto all_servers = setup.segment->servers();
@@ -174,7 +190,17 @@ Worker::Worker(const Setup& setup, std::unique_ptr<Poller> poller)
         for (uint32_t x : setup.slots->server[i]) servers.push_back(&all_servers[x]);
         upstreams_.emplace_back(cfg_.services[i], all_services[slot_index], slot_index, std::move(servers),
                                 setup.slots->server[i]);
+        routers_.push_back(cfg_.services[i].is_entry_point()
+                               ? std::make_unique<http::Router>(cfg_.services[i].routes)
+                               : nullptr);
     }
+    auto all_routes = setup.segment->routes();
+    for (const auto& routes : setup.slots->route) {
+        auto& slots = route_slots_.emplace_back();
+        for (uint32_t x : routes) slots.push_back(&all_routes[x]);
+    }
+    auto all_middlewares = setup.segment->middlewares();
+    for (uint32_t x : setup.slots->middleware) middleware_slots_.push_back(&all_middlewares[x]);
     free_sessions_.reserve(sessions_.size());
     for (int32_t i = int32_t(sessions_.size()) - 1; i >= 0; --i) free_sessions_.push_back(i);
     for (const auto& ref : setup.listeners) {

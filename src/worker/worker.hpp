@@ -9,6 +9,10 @@
 #include "shm/catalog.hpp"
 #include "shm/segment.hpp"
 
+namespace ep::http {
+class RateTable;
+}
+
 namespace ep::worker {
 
 struct ListenerRef {
@@ -23,6 +27,7 @@ struct Setup {
     uint32_t slot;             // this worker's WorkerSlot (and session range)
     uint64_t generation;
     std::vector<ListenerRef> listeners;
+    http::RateTable* rates = nullptr;  // rate_limit buckets shared by all workers (made by the master)
 };
 
 // Runs the worker loop until told to stop; returns the process exit code.

@@ -391,7 +391,9 @@ class ProxyTestCase(unittest.TestCase):
         svc["servers"] = [s if isinstance(s, dict) else {"name": s.name, "address": s.addr} for s in servers]
         return svc, addr
 
-    def proxy(self, services, workers=None, wait=True, prefix=(), **global_keys):
+    def proxy(self, services, workers=None, wait=True, prefix=(), middlewares=None, **global_keys):
+        """easyproxy on `services` (and the top-level `middlewares` list of
+        an entry point's routes, when given); global_keys go into `global`."""
         run_dir = tempfile.mkdtemp(prefix="run-", dir=self.tmp)
         if prefix:
             os.chmod(run_dir, 0o777)
@@ -405,7 +407,10 @@ class ProxyTestCase(unittest.TestCase):
                 g[k].update(v)
             else:
                 g[k] = v
-        p = Proxy(self, {"global": g, "services": services}, run_dir, prefix)
+        config = {"global": g, "services": services}
+        if middlewares is not None:
+            config["middlewares"] = middlewares
+        p = Proxy(self, config, run_dir, prefix)
         self.procs.append(p)
         if wait:
             p.wait_ready(g["workers"])

@@ -6,7 +6,8 @@ response, so reuse of a server connection shows (the nginx-tests trick).
 
 Keep-alive by default; --close closes after every response, --idle-close S
 closes a connection left idle S seconds between requests (without a word, as
-servers with a short keep-alive timeout do). What it answers
+servers with a short keep-alive timeout do), --drop reads and logs each request
+and closes without answering (a server that fails mid-exchange). What it answers
 depends on the request path:
   /fixed/N          N bytes of a fixed pattern, Content-Length
   /chunked/N        the same N bytes, chunked (64 KiB chunks)
@@ -220,6 +221,8 @@ def serve(sock, reader, n, args, first):
                              "target": target, "version": version, "headers": headers,
                              "body_len": body_len, "body_sha": body_sha,
                              "body_raw": body_raw.decode("latin-1")}))
+    if args.drop:
+        return False
     url = urlsplit(target)
     path, query = url.path, {k: v[-1] for k, v in parse_qs(url.query).items()}
     parts = path.strip("/").split("/")
@@ -376,6 +379,7 @@ def main():
     p.add_argument("--name", default="origin")
     p.add_argument("--close", action="store_true", help="close after every response")
     p.add_argument("--idle-close", type=float, default=0, help="close after S seconds idle")
+    p.add_argument("--drop", action="store_true", help="close after reading each request, no answer")
     p.add_argument("--aiohttp", action="store_true", help="serve /sse from aiohttp")
     args = p.parse_args()
     host, port = args.listen.rsplit(":", 1)
@@ -406,7 +410,7 @@ else:
     class Origin(harness.Process):
         """This script as a test's child process, on a fresh loopback address."""
 
-        def __init__(self, ip, name="origin", close=False, port=None, aiohttp=False, idle_close=0):
+        def __init__(self, ip, name="origin", close=False, port=None, aiohttp=False, idle_close=0, drop=False):
             self.ip, self.name = ip, name
             self.port = port or harness.free_port(ip)
             self.addr = "%s:%d" % (ip, self.port)
@@ -418,6 +422,8 @@ else:
                 argv.append("--aiohttp")
             if idle_close:
                 argv.append("--idle-close=%s" % idle_close)
+            if drop:
+                argv.append("--drop")
             super().__init__(argv)
             harness.wait_until(lambda: any(l.startswith("READY") for l in self.output()) or not self.alive(),
                                10, what="origin %s to listen" % name)

@@ -23,7 +23,12 @@ class ConfigTest(harness.ProxyTestCase):
         for path in files:
             r = run_tool([EASYPROXY, "-t", "-c", path], check=False)
             self.assertEqual(r.returncode, 0, r.stderr)
-            self.assertEqual(r.stdout, "%s: configuration is valid\n" % path)
+            # a gateway's route table follows the verdict
+            valid = "%s: configuration is valid\n" % path
+            if path.endswith("gateway.conf"):
+                self.assertTrue(r.stdout.startswith(valid + "entry point edge: "), r.stdout)
+            else:
+                self.assertEqual(r.stdout, valid)
             self.assertEqual(r.stderr, "")
 
     def test_invalid_config_names_file_line_and_key(self):
@@ -45,6 +50,45 @@ class ConfigTest(harness.ProxyTestCase):
         self.assertTrue(lines[0].startswith("%s:1: global.workers: " % path), lines[0])
         self.assertTrue(lines[1].startswith("%s:3: services[0].name: " % path), lines[1])
         self.assertTrue(lines[2].startswith("%s:3: services[0].listen" % path), lines[2])
+
+    GATEWAY = ('services = (\n'
+               '  { name = "edge"; mode = "http"; listen = "127.0.0.1:%d"; routes = (\n'
+               '    { path_prefix = "/"; service = "web"; },\n'
+               '    { host = "API.example.com"; path_prefix = "/v1/"; service = "%s"; middlewares = [ "strip" ]; }\n'
+               '  ); },\n'
+               '  { name = "api"; mode = "http"; servers = ( { name = "a"; address = "127.0.0.1:9001"; } ); },\n'
+               '  { name = "web"; mode = "http"; servers = ( { name = "a"; address = "127.0.0.1:9002"; } ); }\n'
+               ');\n'
+               'middlewares = ( { name = "strip"; type = "strip_prefix"; prefix = "/v1"; } );\n')
+
+    def test_route_table_in_match_order(self):
+        port = harness.free_port("127.0.0.1")
+        path = self.write("gw.conf", self.GATEWAY % (port, "api"))
+        r = run_tool([EASYPROXY, "-t", path], check=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr, "")
+        self.assertEqual(r.stdout.split("\n"), [
+            "%s: configuration is valid" % path,
+            "entry point edge: 127.0.0.1:%d, 2 routes in match order" % port,
+            "  route 1 (line 4): host=api.example.com path_prefix=/v1/ -> api [strip]",
+            "  route 2 (line 3): path_prefix=/ -> web",
+            "middleware strip (line 9): strip_prefix /v1",
+            ""])
+
+    def test_route_to_an_unknown_service_and_an_unused_pool(self):
+        path = self.write("gw.conf", self.GATEWAY % (harness.free_port("127.0.0.1"), "apj"))
+        r = run_tool([EASYPROXY, "-t", path], check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stdout, "")
+        self.assertEqual(r.stderr, '%s:4: services[0].routes[1].service: unknown service "apj"\n' % path)
+        # the same file with the route dropped: valid, and the pool it named is idle
+        text = self.GATEWAY % (harness.free_port("127.0.0.1"), "api")
+        self.write("gw.conf", text.replace('"web"; },\n    { host = "API.example.com"; path_prefix = "/v1/"; '
+                                           'service = "api"; middlewares = [ "strip" ]; }', '"web"; }\n'))
+        r = run_tool([EASYPROXY, "-t", path], check=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr, '%s:6: warning: services[1]: pool "api" has no listen and no route names it: '
+                                   'it serves nothing\n' % path)
 
     def test_syntax_error_gives_line(self):
         path = self.write("syntax.conf", 'global = {\n  workers = 2;\n  run_dir = ;\n};\n')

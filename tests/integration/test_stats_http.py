@@ -1,8 +1,12 @@
 """The stats HTTP endpoint (global.stats.listen): the dashboard, /metrics and
 /stats.json answer while traffic flows and agree with epstat; bad, oversized,
 slow and surplus requests get their 4xx/5xx (or are cut off) and the master
-keeps serving; the access rule; promtool accepts /metrics; and a headless
-Chromium renders the dashboard with each server's name and state."""
+keeps serving; the access rule; promtool accepts /metrics; a headless
+Chromium renders the dashboard with each server's name and state; and an
+entry point's routes and its middlewares are shown in every format, counted,
+and keep their counters over a reload."""
+import csv
+import io
 import json
 import os
 import re
@@ -19,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from backend import read_to_eof  # noqa: E402
 from harness import connect, free_port, new_ip, wait_until  # noqa: E402
+from test_http import HttpCase  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ECHO_SIZE = 10000
@@ -422,6 +427,132 @@ class StatsHttpTest(harness.ProxyTestCase):
             self.assertRegex(text, r"^\d{1,3}ms ago$")
         self.assertIn(p.config_path, dom)
         self.assertNotIn('class="show"', dom)  # no error banner
+
+
+def ask(addr, host, path):
+    """One request with this Host on its own connection: the status."""
+    return exchange(addr, ("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (path, host)).encode())[0]
+
+
+API_ROUTE = "host=api.example.com path_prefix=/v1/ -> api"
+WEB_ROUTE = "host=www.example.com -> web"
+STATUS_ROUTE = "host=api.example.com path=/v1/status -> api"
+
+
+class RouteStatsTest(HttpCase):
+    """Per-route and per-middleware statistics (DESIGN §8). Both tests need the
+    config loader of routes and middlewares; the second also needs the HTTP
+    session to count into the route and middleware slots."""
+
+    def gateway(self, routes):
+        """An entry point `edge` over pools `api` and `web`, a rate limit of 2
+        requests a minute named `limit`, the stats endpoint; (proxy, address)."""
+        pools = []
+        for name in ("api", "web"):
+            o = self.origin(name)
+            pools.append({"name": name, "mode": "http", "servers": [{"name": name + "1", "address": o.addr}]})
+        ip = new_ip()
+        addr = "%s:%d" % (ip, free_port(ip))
+        edge = {"name": "edge", "mode": "http", "listen": [addr], "routes": routes}
+        ip = new_ip()
+        self.stats_addr = "%s:%d" % (ip, free_port(ip))
+        limit = {"name": "limit", "type": "rate_limit", "average": 2, "period": "1m", "burst": 2}
+        p = self.proxy([edge] + pools, middlewares=[limit], stats={"listen": self.stats_addr})
+        return p, addr
+
+    # In the file the catch-all host route comes first; the one with a
+    # path_prefix is more specific and is tried first.
+    ROUTES = [{"host": "www.example.com", "service": "web"},
+              {"host": "api.example.com", "path_prefix": "/v1/", "service": "api", "middlewares": ["limit"]}]
+
+    @staticmethod
+    def routes_json(p):
+        return json.loads(p.epstat("-o", "json", "routes").stdout)["routes"]
+
+    def test_routes_listed_in_match_order_in_every_format(self):
+        p, _ = self.gateway(self.ROUTES)
+        zero = {"hits": 0, "responses_1xx": 0, "responses_2xx": 0, "responses_3xx": 0, "responses_4xx": 0,
+                "responses_5xx": 0, "denied_401": 0, "denied_403": 0, "denied_429": 0}
+        routes = self.routes_json(p)
+        self.assertEqual(routes, [dict(service="edge", position=1, route=API_ROUTE, pool="api", **zero),
+                                  dict(service="edge", position=2, route=WEB_ROUTE, pool="web", **zero)])
+        self.assertEqual(json.loads(p.epstat("-o", "json", "middlewares").stdout)["middlewares"],
+                         [{"middleware": "limit", "type": "rate_limit", "denials": 0}])
+
+        rows = list(csv.reader(io.StringIO(p.epstat("-o", "csv", "routes").stdout)))
+        self.assertEqual(rows[0][:5], ["# service", "position", "route", "pool", "hits"])
+        self.assertEqual([r[:5] for r in rows[1:]], [["edge", "1", API_ROUTE, "api", "0"],
+                                                    ["edge", "2", WEB_ROUTE, "web", "0"]])
+        self.assertEqual(p.epstat("-o", "csv", "middlewares").stdout, "# middleware,type,denials\nlimit,rate_limit,0\n")
+
+        table = p.epstat("routes").stdout.split("\n\n", 1)[1].splitlines()
+        self.assertEqual([re.split(r"\s{2,}", line.strip())[:4] for line in table],
+                         [["SERVICE", "#", "ROUTE", "HITS"], ["edge", "1", API_ROUTE, "0"],
+                          ["edge", "2", WEB_ROUTE, "0"], ["edge", "-", "no route (404)", "0"]])
+
+        status, _, body = request(self.stats_addr, "/metrics")
+        self.assertEqual(status, 200)
+        samples = prometheus_samples(body.decode())
+        for route in (API_ROUTE, WEB_ROUTE):
+            labels = {"service": "edge", "route": route}
+            self.assertEqual(samples[("easyproxy_route_requests_total", frozenset(labels.items()))], 0)
+            for status_code in ("401", "403", "429"):
+                key = frozenset(dict(labels, status=status_code).items())
+                self.assertEqual(samples[("easyproxy_route_denials_total", key)], 0)
+        self.assertEqual(samples[("easyproxy_middleware_denials_total",
+                                  frozenset({"middleware": "limit", "type": "rate_limit"}.items()))], 0)
+        self.assertEqual(samples[("easyproxy_service_http_errors_total",
+                                  frozenset({"service": "edge", "status": "404"}.items()))], 0)
+        promtool = shutil.which("promtool")
+        if promtool:
+            r = subprocess.run([promtool, "check", "metrics"], input=body, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=60)
+            self.assertEqual((r.returncode, r.stdout.decode()), (0, ""))
+
+        status, _, body = request(self.stats_addr, "/stats.json")
+        self.assertEqual(status, 200)
+        doc = json.loads(body)
+        self.assertEqual(doc["routes"], routes)
+        self.assertEqual(doc["middlewares"], [{"middleware": "limit", "type": "rate_limit", "denials": 0}])
+
+        if not os.access(CHROMIUM, os.X_OK):
+            return
+        dom = run_chromium(["--dump-dom", "http://%s/" % self.stats_addr], self.tmp)
+        card = re.search(r'<section[^>]*data-service="edge".*?</section>', dom, re.S)
+        self.assertIsNotNone(card, dom[-3000:])
+        shown = re.findall(r'<tr class="route" data-route="([^"]*)"', card.group(0))
+        self.assertEqual(shown, [API_ROUTE, WEB_ROUTE])
+        self.assertIn('data-middleware="limit"', dom)
+
+    def test_hits_classes_denials_and_no_route_counted_and_kept_over_a_reload(self):
+        p, addr = self.gateway(self.ROUTES)
+        self.assertEqual([ask(addr, "api.example.com", "/v1/x") for _ in range(3)], [200, 200, 429])
+        self.assertEqual([ask(addr, "www.example.com", "/") for _ in range(2)], [200, 200])
+        self.assertEqual(ask(addr, "other.example.com", "/"), 404)
+
+        def counts():
+            return {r["route"]: (r["position"], r["hits"], r["responses_2xx"], r["responses_4xx"], r["denied_429"])
+                    for r in self.routes_json(p)}
+        expected = {API_ROUTE: (1, 3, 2, 1, 1), WEB_ROUTE: (2, 2, 2, 0, 0)}
+        wait_until(lambda: counts() == expected, 5, what="route counts %s" % expected)
+        services = {s["service"]: s for s in json.loads(p.epstat("-o", "json", "services").stdout)["services"]}
+        self.assertEqual(services["edge"]["errors_404"], 1)
+        self.assertEqual(json.loads(p.epstat("-o", "json", "middlewares").stdout)["middlewares"],
+                         [{"middleware": "limit", "type": "rate_limit", "denials": 1}])
+
+        # A more specific route arrives in front: the others keep their counts
+        # at their new places.
+        config = json.loads(json.dumps(p.config))
+        config["services"][0]["routes"].append({"host": "api.example.com", "path": "/v1/status", "service": "api"})
+        with open(p.config_path, "w") as f:
+            f.write(harness.render_config(config))
+        r = p.epctl("reload", check=False)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("route edge: %s added" % STATUS_ROUTE, r.stdout)
+        self.assertEqual(counts(), {STATUS_ROUTE: (1, 0, 0, 0, 0), API_ROUTE: (2, 3, 2, 1, 1),
+                                    WEB_ROUTE: (3, 2, 2, 0, 0)})
+        self.assertEqual(ask(addr, "www.example.com", "/"), 200)
+        wait_until(lambda: counts()[WEB_ROUTE] == (3, 3, 3, 0, 0), 5, what="the web route counted after the reload")
 
 
 def run_chromium(args, tmp, timeout=90):

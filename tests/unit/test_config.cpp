@@ -370,8 +370,8 @@ TEST(ConfigService, MissingName) {
 }
 
 TEST(ConfigService, MissingListenAndServers) {
-    CHECK_ERRORS("bad.conf:2: services[0]: missing required key \"listen\"\n"
-                 "bad.conf:2: services[0]: missing required key \"servers\"",
+    CHECK_ERRORS("bad.conf:2: services[0]: needs \"listen\" and \"servers\" (a service), \"listen\" and "
+                 "\"routes\" (an entry point) or \"servers\" alone (a pool that routes send to)",
                  "services = (\n  { name = \"web\"; }\n);\n");
 }
 
@@ -983,6 +983,553 @@ TEST(ConfigModel, SummaryListsServicesAndServers) {
                  summary(c).c_str());
 }
 
+// ---- routes, middlewares, pools (DESIGN.md §8) ----------------------------
+
+namespace {
+
+// research/http.md §6: the golden route set, one route per line from line 3;
+// the pools follow, one per line.
+const char* kGoldenRoutes =
+    "services = (\n"
+    "  { name = \"edge\"; mode = \"http\"; listen = \"127.0.0.1:8080\"; routes = (\n"
+    "    { host = \"api.example.com\"; path_prefix = \"/v1/\"; service = \"api-v1\"; middlewares = [ \"strip-v1\" ]; },\n"
+    "    { host = \"api.example.com\"; path = \"/health\"; service = \"health\"; },\n"
+    "    { host = \"*.example.com\"; service = \"web\"; },\n"
+    "    { path_prefix = \"/static/\"; methods = [ \"GET\", \"HEAD\" ]; service = \"static\"; },\n"
+    "    { path_prefix = \"/\"; service = \"fallback\"; }\n"
+    "  ); },\n"
+    "  { name = \"api-v1\"; mode = \"http\"; servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; } ); },\n"
+    "  { name = \"health\"; mode = \"http\"; servers = ( { name = \"a\"; address = \"10.0.0.2:80\"; } ); },\n"
+    "  { name = \"web\"; mode = \"http\"; servers = ( { name = \"a\"; address = \"10.0.0.3:80\"; } ); },\n"
+    "  { name = \"static\"; mode = \"http\"; servers = ( { name = \"a\"; address = \"10.0.0.4:80\"; } ); },\n"
+    "  { name = \"fallback\"; mode = \"http\"; servers = ( { name = \"a\"; address = \"10.0.0.5:80\"; } ); }\n"
+    ");\n"
+    "middlewares = ( { name = \"strip-v1\"; type = \"strip_prefix\"; prefix = \"/v1\"; } );\n";
+
+// An entry point "edge" whose routes are `routes` (from line 3) and a pool
+// "web" on the line after them; `rest` follows (more services, then the
+// top-level middlewares list).
+std::string gateway(const std::string& routes, const std::string& edge_extra = "",
+                    const std::string& rest = ");\n") {
+    return "services = (\n"
+           "  { name = \"edge\"; mode = \"http\"; listen = \"127.0.0.1:8080\";" + edge_extra + " routes = (\n" +
+           routes + "\n"
+           "  ); },\n"
+           "  { name = \"web\"; mode = \"http\"; servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; } ); }\n" +
+           rest;
+}
+
+// `gateway` with a route to "web" and the middleware `fields` on line 6.
+std::string middleware_is(const std::string& fields) {
+    return gateway("    { service = \"web\"; }", "", "); middlewares = ( { name = \"m\"; " + fields + " } );\n");
+}
+
+std::string route_services(const Service& entry, const Config& c) {
+    std::string out;
+    for (const Route& r : entry.routes) out += (out.empty() ? "" : " ") + c.services[r.service_index].name;
+    return out;
+}
+
+}  // namespace
+
+TEST_GROUP(ConfigRoutes){};
+
+TEST(ConfigRoutes, GoldenSetInMatchOrder) {
+    const Config c = loaded(kGoldenRoutes);
+    const Service& edge = c.services[0];
+    CHECK(edge.is_entry_point());
+    CHECK_FALSE(edge.is_pool());
+    CHECK(c.services[1].is_pool());
+    CHECK_FALSE(c.services[1].is_entry_point());
+    STRCMP_EQUAL("health api-v1 web static fallback", route_services(edge, c).c_str());
+    const Route& api = edge.routes[1];
+    STRCMP_EQUAL("api.example.com", api.host.c_str());
+    STRCMP_EQUAL("/v1/", api.path_prefix.c_str());
+    STRCMP_EQUAL("api-v1", api.service.c_str());
+    LONGS_EQUAL(1, api.service_index);
+    LONGS_EQUAL(0, api.ordinal);
+    LONGS_EQUAL(3, api.line);
+    LONGS_EQUAL(1, api.middlewares.size());
+    LONGS_EQUAL(1, api.chain.size());
+    LONGS_EQUAL(0, api.chain[0]);
+    STRCMP_EQUAL("/health", edge.routes[0].path.c_str());
+    LONGS_EQUAL(2, edge.routes[3].methods.size());
+    STRCMP_EQUAL("HEAD", edge.routes[3].methods[1].c_str());
+    LONGS_EQUAL(0, c.warnings.size());
+}
+
+TEST(ConfigRoutes, PriorityGoesFirstThenHostClassThenPathThenConditions) {
+    const Config c = loaded(gateway("    { path_prefix = \"/a/\"; service = \"web\"; },\n"              // 0
+                                    "    { host = \"x.org\"; service = \"web\"; },\n"                     // 1
+                                    "    { priority = 5; service = \"web\"; },\n"                         // 2
+                                    "    { host = \"x.org\"; headers = { X-A = \"1\"; }; service = \"web\"; },\n"  // 3
+                                    "    { path_prefix = \"/a/b/\"; service = \"web\"; },\n"              // 4
+                                    "    { priority = -1; host = \"x.org\"; path = \"/\"; service = \"web\"; },\n"  // 5
+                                    "    { path_prefix = \"/a/\"; service = \"web\"; }"));                // 6
+    std::string order;
+    for (const Route& r : c.services[0].routes) order += std::to_string(r.ordinal);
+    STRCMP_EQUAL("2314065", order.c_str());
+    CHECK(c.services[0].routes[0].has_priority);
+    LONGS_EQUAL(5, c.services[0].routes[0].priority);
+    LONGS_EQUAL(1, c.services[0].routes[1].headers.size());
+    STRCMP_EQUAL("X-A", c.services[0].routes[1].headers[0].first.c_str());
+}
+
+TEST(ConfigRoutes, RouteTablePrintsTheGoldenSetInMatchOrder) {
+    const Config c = loaded(kGoldenRoutes);
+    STRCMP_EQUAL("entry point edge: 127.0.0.1:8080, 5 routes in match order\n"
+                 "  route 1 (line 4): host=api.example.com path=/health -> health\n"
+                 "  route 2 (line 3): host=api.example.com path_prefix=/v1/ -> api-v1 [strip-v1]\n"
+                 "  route 3 (line 5): host=*.example.com -> web\n"
+                 "  route 4 (line 6): path_prefix=/static/ methods=GET,HEAD -> static\n"
+                 "  route 5 (line 7): path_prefix=/ -> fallback\n"
+                 "middleware strip-v1 (line 15): strip_prefix /v1\n",
+                 route_table(c).c_str());
+}
+
+TEST(ConfigRoutes, RouteTableShowsPriorityHeadersAndTheWholeChain) {
+    const Config c = loaded(gateway("    { priority = 3; headers = { X-Env = \"canary 1\"; }; service = \"web\"; middlewares = [ \"b\" ]; },\n"
+                                    "    { service = \"web\"; }",
+                                    " middlewares = [ \"a\" ];",
+                                    "  , { name = \"p\"; mode = \"http\"; balance = \"cookie:sid\"; sticky = { };\n"
+                                    "      servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; } ); }\n"
+                                    ");\nmiddlewares = (\n"
+                                    "  { name = \"a\"; type = \"request_id\"; },\n"
+                                    "  { name = \"b\"; type = \"rate_limit\"; average = 100; period = \"1m\"; burst = 200; },\n"
+                                    "  { name = \"c\"; type = \"headers\"; request_set = { X-A = \"1\"; }; response_remove = [ \"Server\", \"Via\" ]; },\n"
+                                    "  { name = \"d\"; type = \"redirect\"; scheme = \"https\"; host = \"a.org\"; port = 8443; path = \"/x\"; code = 308; },\n"
+                                    "  { name = \"e\"; type = \"ip_allow\"; allow = [ \"10.0.0.0/8\", \"::1\" ]; },\n"
+                                    "  { name = \"f\"; type = \"retry\"; attempts = 3; },\n"
+                                    "  { name = \"g\"; type = \"max_body_size\"; limit = 1024; },\n"
+                                    "  { name = \"h\"; type = \"add_prefix\"; prefix = \"/app\"; },\n"
+                                    "  { name = \"i\"; type = \"strip_prefix\"; prefixes = [ \"/a\", \"/b\" ]; }\n"
+                                    ");\n"));
+    STRCMP_EQUAL("config good.conf: one worker per CPU, run_dir " RUNSTATEDIR "/easyproxy\n"
+                 "pool web: http roundrobin, no health check, 1 server\n"
+                 "  server a 10.0.0.1:80 weight 1\n"
+                 "pool p: http cookie:sid, no health check, 1 server, sticky cookie EPSRV\n"
+                 "  server a 10.0.0.1:80 weight 1\n"
+                 "entry point edge: 127.0.0.1:8080, 2 routes in match order\n"
+                 "  route 1 (line 3): priority=3 header X-Env=\"canary 1\" -> web [a, b]\n"
+                 "  route 2 (line 4): any -> web [a]\n"
+                 "middleware a (line 11): request_id X-Request-ID\n"
+                 "middleware b (line 12): rate_limit 100 per 1m, burst 200, per client\n"
+                 "middleware c (line 13): headers request_set X-A=\"1\" response_remove Server,Via\n"
+                 "middleware d (line 14): redirect 308 scheme=https host=a.org port=8443 path=/x\n"
+                 "middleware e (line 15): ip_allow 2 ranges\n"
+                 "middleware f (line 16): retry 3 attempts\n"
+                 "middleware g (line 17): max_body_size 1024 bytes\n"
+                 "middleware h (line 18): add_prefix /app\n"
+                 "middleware i (line 19): strip_prefix /a /b\n",
+                 summary(c).c_str());
+    CHECK(route_table(loaded(service_with(""))).empty());
+}
+
+TEST(ConfigRoutes, HostsAreLowerCasedWithoutTheTrailingDot) {
+    const Config c = loaded(gateway("    { host = \"API.Example.COM.\"; service = \"web\"; },\n"
+                                    "    { host = \"*.Example.com\"; service = \"web\"; },\n"
+                                    "    { host = \"[::1]\"; service = \"web\"; }"));
+    STRCMP_EQUAL("api.example.com", c.services[0].routes[0].host.c_str());
+    STRCMP_EQUAL("[::1]", c.services[0].routes[1].host.c_str());
+    STRCMP_EQUAL("*.example.com", c.services[0].routes[2].host.c_str());
+}
+
+TEST(ConfigRoutes, BadHosts) {
+    CHECK_ERRORS("bad.conf:3: services[0].routes[0].host: a wildcard is \"*.\" before a domain, for exactly one "
+                 "label, as \"*.example.com\" (got \"a.*.com\")",
+                 gateway("    { host = \"a.*.com\"; service = \"web\"; }"));
+    CHECK_ERRORS("bad.conf:3: services[0].routes[0].host: a wildcard is \"*.\" before a domain, for exactly one "
+                 "label, as \"*.example.com\" (got \"*example.com\")",
+                 gateway("    { host = \"*example.com\"; service = \"web\"; }"));
+    CHECK_ERRORS("bad.conf:3: services[0].routes[0].host: a wildcard is \"*.\" before a domain, for exactly one "
+                 "label, as \"*.example.com\" (got \"*.*.example.com\")",
+                 gateway("    { host = \"*.*.example.com\"; service = \"web\"; }"));
+    CHECK_ERRORS("bad.conf:3: services[0].routes[0].host: must be a host name without a port: the port of a "
+                 "request's Host is ignored (got \"a.org:80\")",
+                 gateway("    { host = \"a.org:80\"; service = \"web\"; }"));
+    CHECK_ERRORS("bad.conf:3: services[0].routes[0].host: must be a host name, or \"*.\" and a domain (got \"a b\")",
+                 gateway("    { host = \"a b\"; service = \"web\"; }"));
+    CHECK_ERRORS("bad.conf:3: services[0].routes[0].host: must be a host name, or \"*.\" and a domain (got \"\")",
+                 gateway("    { host = \"\"; service = \"web\"; }"));
+}
+
+TEST(ConfigRoutes, BadPathsAndMethods) {
+    CHECK_ERRORS("bad.conf:3: services[0].routes[0].path: must start with \"/\" (got \"v1\")",
+                 gateway("    { path = \"v1\"; service = \"web\"; }"));
+    CHECK_ERRORS("bad.conf:3: services[0].routes[0].path_prefix: must start with \"/\" (got \"\")",
+                 gateway("    { path_prefix = \"\"; service = \"web\"; }"));
+    CHECK_ERRORS("bad.conf:3: services[0].routes[0].path_prefix: must not hold a \".\" or \"..\" segment "
+                 "(got \"/a/../b\")",
+                 gateway("    { path_prefix = \"/a/../b\"; service = \"web\"; }"));
+    CHECK_ERRORS("bad.conf:3: services[0].routes[0].path: must be a path alone, without \"?\" or \"#\" "
+                 "(got \"/a?b=1\")",
+                 gateway("    { path = \"/a?b=1\"; service = \"web\"; }"));
+    CHECK_ERRORS("bad.conf:3: services[0].routes[0].path_prefix: give \"path\" (exact) or \"path_prefix\", not both",
+                 gateway("    { path = \"/a\"; path_prefix = \"/b\"; service = \"web\"; }"));
+    CHECK_ERRORS("bad.conf:3: services[0].routes[0].methods[1]: must be a method in upper case, as \"GET\" "
+                 "(got \"post\")",
+                 gateway("    { methods = [ \"GET\", \"post\" ]; service = \"web\"; }"));
+    CHECK_ERRORS("bad.conf:3: services[0].routes[0].headers.X-A: must be a string (got an integer)",
+                 gateway("    { headers = { X-A = 1; }; service = \"web\"; }"));
+    CHECK_ERRORS("bad.conf:3: services[0].routes[0].priority: must be between -1000000 and 1000000 (got 2000000)",
+                 gateway("    { priority = 2000000; service = \"web\"; }"));
+}
+
+TEST(ConfigRoutes, UnknownKeyAndMissingService) {
+    CHECK_ERRORS("bad.conf:3: services[0].routes[0].prefix: unknown key",
+                 gateway("    { prefix = \"/a\"; service = \"web\"; }"));
+    CHECK_ERRORS("bad.conf:3: services[0].routes[0]: missing required key \"service\"",
+                 gateway("    { path = \"/a\"; },\n    { service = \"web\"; }"));
+}
+
+TEST(ConfigRoutes, RouteToAnUnknownService) {
+    CHECK_ERRORS("bad.conf:3: services[0].routes[0].service: unknown service \"api\"",
+                 gateway("    { service = \"api\"; }"));
+}
+
+TEST(ConfigRoutes, RouteToATcpService) {
+    CHECK_ERRORS("bad.conf:3: services[0].routes[0].service: service \"db\" is mode = \"tcp\": a route sends "
+                 "HTTP requests, to mode = \"http\" services only",
+                 gateway("    { service = \"db\"; },\n    { service = \"web\"; }", "",
+                         "  , { name = \"db\"; servers = ( { name = \"a\"; address = \"10.0.0.1:5432\"; } ); }\n);\n"));
+}
+
+TEST(ConfigRoutes, RouteToAServiceWithoutServers) {
+    CHECK_ERRORS("bad.conf:3: services[0].routes[0].service: service \"edge\" has no servers: a route sends to a "
+                 "pool (a service with servers)",
+                 gateway("    { service = \"edge\"; },\n    { service = \"web\"; }", "", ");\n"));
+}
+
+TEST(ConfigRoutes, RouteToAPlainServiceIsFine) {
+    const Config c = loaded(gateway("    { service = \"web\"; },\n    { service = \"www\"; }", "",
+                                    "  , { name = \"www\"; mode = \"http\"; listen = \"127.0.0.1:81\";\n"
+                                    "      servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; } ); }\n);\n"));
+    LONGS_EQUAL(2, c.services[0].routes[1].service_index);
+}
+
+TEST(ConfigRoutes, RoutesOnlyOnHttpServices) {
+    CHECK_ERRORS("bad.conf:2: services[0].routes: only for mode = \"http\" services",
+                 "services = (\n  { name = \"edge\"; listen = \"127.0.0.1:80\"; routes = ( { service = \"web\"; } ); },\n"
+                 "  { name = \"web\"; mode = \"http\"; servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; } ); }\n);\n");
+}
+
+TEST(ConfigRoutes, RoutesAndServersTogetherAreAnError) {
+    CHECK_ERRORS("bad.conf:3: services[0].servers: a service with routes sends each request where its routes "
+                 "say, so its own servers would never be used: put them in a pool (a service with servers and "
+                 "no listen) and name it in a route",
+                 "services = (\n  { name = \"edge\"; mode = \"http\"; listen = \"127.0.0.1:80\"; routes = ( { service = \"web\"; } );\n"
+                 "    servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; } ); },\n"
+                 "  { name = \"web\"; mode = \"http\"; servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; } ); }\n);\n");
+}
+
+TEST(ConfigRoutes, RoutesWithoutListenAreAnError) {
+    CHECK_ERRORS("bad.conf:2: services[0].routes: a service with routes needs \"listen\": routes choose where "
+                 "the clients it accepts go",
+                 "services = (\n  { name = \"edge\"; mode = \"http\"; routes = ( { service = \"web\"; } ); },\n"
+                 "  { name = \"web\"; mode = \"http\"; servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; } ); }\n);\n");
+}
+
+TEST(ConfigRoutes, ListenAloneIsAnError) {
+    CHECK_ERRORS("bad.conf:2: services[0]: missing required key \"servers\" (or \"routes\")",
+                 "services = (\n  { name = \"edge\"; listen = \"127.0.0.1:80\"; }\n);\n");
+}
+
+TEST(ConfigRoutes, UnusedPoolIsAWarning) {
+    const Config c = loaded(gateway("    { service = \"web\"; }", "",
+                                    "  , { name = \"spare\"; mode = \"http\";\n"
+                                    "      servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; } ); }\n);\n"));
+    LONGS_EQUAL(1, c.warnings.size());
+    STRCMP_EQUAL("good.conf:6: warning: services[2]: pool \"spare\" has no listen and no route names it: it serves "
+                 "nothing",
+                 c.warnings[0].c_str());
+}
+
+TEST(ConfigRoutes, EntryPointMiddlewaresComeFirstInEveryChain) {
+    const Config c = loaded(gateway("    { service = \"web\"; middlewares = [ \"b\", \"a\" ]; },\n"
+                                    "    { path = \"/x\"; service = \"web\"; }",
+                                    " middlewares = [ \"c\" ];",
+                                    ");\nmiddlewares = (\n"
+                                    "  { name = \"a\"; type = \"retry\"; },\n"
+                                    "  { name = \"b\"; type = \"request_id\"; },\n"
+                                    "  { name = \"c\"; type = \"max_body_size\"; limit = 1024; }\n);\n"));
+    const Service& edge = c.services[0];
+    LONGS_EQUAL(1, edge.middlewares.size());
+    const Route& any = edge.routes[1];
+    LONGS_EQUAL(3, any.chain.size());
+    LONGS_EQUAL(2, any.chain[0]);
+    LONGS_EQUAL(1, any.chain[1]);
+    LONGS_EQUAL(0, any.chain[2]);
+    STRCMP_EQUAL("b", any.middlewares[0].c_str());
+    const Route& x = edge.routes[0];
+    LONGS_EQUAL(1, x.chain.size());
+    LONGS_EQUAL(2, x.chain[0]);
+}
+
+TEST(ConfigRoutes, UnknownMiddlewareNames) {
+    CHECK_ERRORS("bad.conf:2: services[0].middlewares[0]: unknown middleware \"nope\"\n"
+                 "bad.conf:3: services[0].routes[0].middlewares[1]: unknown middleware \"gone\"",
+                 gateway("    { service = \"web\"; middlewares = [ \"m\", \"gone\" ]; }", " middlewares = [ \"nope\" ];",
+                         ");\nmiddlewares = ( { name = \"m\"; type = \"retry\"; } );\n"));
+}
+
+TEST(ConfigRoutes, MiddlewaresOnlyOnAnEntryPoint) {
+    CHECK_ERRORS("bad.conf:3: services[0].middlewares: only for a service with routes (an entry point): they run "
+                 "before each route's own",
+                 service_with("mode = \"http\"; middlewares = [ \"m\" ];") +
+                     "middlewares = ( { name = \"m\"; type = \"retry\"; } );\n");
+}
+
+TEST(ConfigRoutes, StickyOnAPool) {
+    const Config c = loaded(gateway("    { service = \"web\"; }", "",
+                                    "  , { name = \"p\"; mode = \"http\"; sticky = { cookie = \"SRV\"; };\n"
+                                    "      servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; } ); },\n"
+                                    "  { name = \"q\"; mode = \"http\"; sticky = { };\n"
+                                    "      servers = ( { name = \"a\"; address = \"10.0.0.1:80\"; } ); }\n);\n"));
+    STRCMP_EQUAL("", c.services[1].sticky_cookie.c_str());
+    STRCMP_EQUAL("SRV", c.services[2].sticky_cookie.c_str());
+    STRCMP_EQUAL("EPSRV", c.services[3].sticky_cookie.c_str());
+    LONGS_EQUAL(2, c.warnings.size());
+}
+
+TEST(ConfigRoutes, StickyErrors) {
+    CHECK_ERRORS("bad.conf:3: services[0].sticky: only for mode = \"http\" services",
+                 service_with("sticky = { cookie = \"S\"; };"));
+    CHECK_ERRORS("bad.conf:3: services[0].sticky.cookie: must be a cookie name (an HTTP token) (got \"a b\")",
+                 service_with("mode = \"http\"; sticky = { cookie = \"a b\"; };"));
+    CHECK_ERRORS("bad.conf:3: services[0].sticky.name: unknown key",
+                 service_with("mode = \"http\"; sticky = { name = \"S\"; };"));
+    CHECK_ERRORS("bad.conf:2: services[0].sticky: only for a service with servers (it pins a client to one of them)",
+                 gateway("    { service = \"web\"; }", " sticky = { };", ");\n"));
+}
+
+TEST(ConfigRoutes, WatchIsABoolean) {
+    CHECK_FALSE(loaded(global_with("")).global.watch);
+    CHECK(loaded(global_with("watch = true;")).global.watch);
+    CHECK_ERRORS("bad.conf:2: global.watch: must be a boolean (got a string)", global_with("watch = \"yes\";"));
+}
+
+TEST_GROUP(ConfigMiddlewares){};
+
+TEST(ConfigMiddlewares, Headers) {
+    const Config c = loaded(middleware_is("type = \"headers\"; request_set = { X-A = \"1\"; X-B = \"two words\"; };\n"
+                                          "    request_add = { Via = \"ep\"; }; request_remove = [ \"Cookie\" ];\n"
+                                          "    response_set = { X-Frame-Options = \"DENY\"; };\n"
+                                          "    response_add = { Set-Cookie = \"a=1\"; }; response_remove = \"Server\";"));
+    const Middleware& m = c.middlewares[0];
+    CHECK(m.type == MiddlewareType::Headers);
+    STRCMP_EQUAL("headers", middleware_type_name(m.type));
+    LONGS_EQUAL(6, m.line);
+    LONGS_EQUAL(2, m.request_set.size());
+    STRCMP_EQUAL("X-B", m.request_set[1].first.c_str());
+    STRCMP_EQUAL("two words", m.request_set[1].second.c_str());
+    STRCMP_EQUAL("Via", m.request_add[0].first.c_str());
+    STRCMP_EQUAL("Cookie", m.request_remove[0].c_str());
+    STRCMP_EQUAL("DENY", m.response_set[0].second.c_str());
+    STRCMP_EQUAL("a=1", m.response_add[0].second.c_str());
+    STRCMP_EQUAL("Server", m.response_remove[0].c_str());
+}
+
+TEST(ConfigMiddlewares, HeadersErrors) {
+    CHECK_ERRORS("bad.conf:6: middlewares[0]: a headers middleware needs at least one of request_set, request_add, "
+                 "request_remove, response_set, response_add, response_remove",
+                 middleware_is("type = \"headers\";"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0].request_remove[0]: must be a header name (an HTTP token) (got \"a b\")",
+                 middleware_is("type = \"headers\"; request_remove = [ \"a b\" ];"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0].response_set.X-A: must not contain control characters",
+                 middleware_is("type = \"headers\"; response_set = { X-A = \"a\\nb\"; };"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0].request_set: must be a group { ... } (got a list)",
+                 middleware_is("type = \"headers\"; request_set = ( \"a\" );"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0].prefix: unknown key", middleware_is("type = \"headers\"; prefix = \"/\"; response_remove = \"Server\";"));
+}
+
+TEST(ConfigMiddlewares, StripAndAddPrefix) {
+    const Config one = loaded(middleware_is("type = \"strip_prefix\"; prefix = \"/v1\";"));
+    CHECK(one.middlewares[0].type == MiddlewareType::StripPrefix);
+    LONGS_EQUAL(1, one.middlewares[0].prefixes.size());
+    STRCMP_EQUAL("/v1", one.middlewares[0].prefixes[0].c_str());
+    const Config two = loaded(middleware_is("type = \"strip_prefix\"; prefixes = [ \"/api\", \"/v2\" ];"));
+    LONGS_EQUAL(2, two.middlewares[0].prefixes.size());
+    STRCMP_EQUAL("/v2", two.middlewares[0].prefixes[1].c_str());
+    const Config add = loaded(middleware_is("type = \"add_prefix\"; prefix = \"/app\";"));
+    CHECK(add.middlewares[0].type == MiddlewareType::AddPrefix);
+    STRCMP_EQUAL("/app", add.middlewares[0].prefixes[0].c_str());
+}
+
+TEST(ConfigMiddlewares, PrefixErrors) {
+    CHECK_ERRORS("bad.conf:6: middlewares[0]: needs \"prefix\" or \"prefixes\"", middleware_is("type = \"strip_prefix\";"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0].prefixes: give \"prefix\" or \"prefixes\", not both",
+                 middleware_is("type = \"strip_prefix\"; prefix = \"/a\"; prefixes = [ \"/b\" ];"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0].prefixes: must list at least one prefix",
+                 middleware_is("type = \"strip_prefix\"; prefixes = [ ];"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0].prefixes[1]: must start with \"/\" (got \"v2\")",
+                 middleware_is("type = \"strip_prefix\"; prefixes = [ \"/v1\", \"v2\" ];"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0]: missing required key \"prefix\"", middleware_is("type = \"add_prefix\";"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0].prefixes: unknown key",
+                 middleware_is("type = \"add_prefix\"; prefix = \"/b\"; prefixes = [ \"/a\" ];"));
+}
+
+TEST(ConfigMiddlewares, Redirect) {
+    const Config c = loaded(middleware_is("type = \"redirect\"; scheme = \"https\";"));
+    const Middleware& m = c.middlewares[0];
+    CHECK(m.type == MiddlewareType::Redirect);
+    STRCMP_EQUAL("https", m.scheme.c_str());
+    LONGS_EQUAL(302, m.code);
+    LONGS_EQUAL(0, m.port);
+    const Config all = loaded(middleware_is("type = \"redirect\"; scheme = \"http\"; host = \"WWW.Example.com\";\n"
+                                            "    port = 8443; path = \"/new\"; code = 308;"));
+    const Middleware& a = all.middlewares[0];
+    STRCMP_EQUAL("www.example.com", a.host.c_str());
+    LONGS_EQUAL(8443, a.port);
+    STRCMP_EQUAL("/new", a.path.c_str());
+    LONGS_EQUAL(308, a.code);
+    LONGS_EQUAL(301, loaded(middleware_is("type = \"redirect\"; host = \"a.org\"; permanent = true;")).middlewares[0].code);
+    LONGS_EQUAL(302, loaded(middleware_is("type = \"redirect\"; host = \"a.org\"; permanent = false;")).middlewares[0].code);
+}
+
+TEST(ConfigMiddlewares, RedirectErrors) {
+    CHECK_ERRORS("bad.conf:6: middlewares[0].scheme: must be one of http, https (got \"ftp\")",
+                 middleware_is("type = \"redirect\"; scheme = \"ftp\";"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0].code: must be one of 301, 302, 307, 308 (got 303)",
+                 middleware_is("type = \"redirect\"; scheme = \"https\"; code = 303;"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0].code: must be between 301 and 308 (got 200)",
+                 middleware_is("type = \"redirect\"; scheme = \"https\"; code = 200;"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0].permanent: give \"code\" or \"permanent\", not both",
+                 middleware_is("type = \"redirect\"; scheme = \"https\"; code = 307; permanent = true;"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0].port: must be between 1 and 65535 (got 0)",
+                 middleware_is("type = \"redirect\"; port = 0;"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0].host: must be a host name (got \"*.a.org\")",
+                 middleware_is("type = \"redirect\"; host = \"*.a.org\";"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0].path: must start with \"/\" (got \"new\")",
+                 middleware_is("type = \"redirect\"; path = \"new\";"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0]: a redirect needs at least one of scheme, host, port, path (else it "
+                 "sends a client back to the URL it asked for)",
+                 middleware_is("type = \"redirect\"; code = 301;"));
+}
+
+TEST(ConfigMiddlewares, IpAllow) {
+    const Config c = loaded(middleware_is("type = \"ip_allow\"; allow = [ \"10.0.0.0/8\", \"::1\" ];"));
+    LONGS_EQUAL(2, c.middlewares[0].allow.size());
+    LONGS_EQUAL(8, c.middlewares[0].allow[0].prefix);
+    CHECK_ERRORS("bad.conf:6: middlewares[0]: missing required key \"allow\"", middleware_is("type = \"ip_allow\";"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0].allow: must list at least one address or prefix",
+                 middleware_is("type = \"ip_allow\"; allow = [ ];"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0].allow[0]: prefix length 33 out of range for IPv4 (0-32)",
+                 middleware_is("type = \"ip_allow\"; allow = [ \"10.0.0.0/33\" ];"));
+}
+
+TEST(ConfigMiddlewares, RateLimit) {
+    const Config d = loaded(middleware_is("type = \"rate_limit\"; average = 100;"));
+    const Middleware& m = d.middlewares[0];
+    UNSIGNED_LONGLONGS_EQUAL(100, m.average);
+    UNSIGNED_LONGLONGS_EQUAL(1000, m.period_ms);
+    UNSIGNED_LONGLONGS_EQUAL(1, m.burst);
+    const Config c = loaded(middleware_is("type = \"rate_limit\"; average = 5; period = \"1m\"; burst = 20; by = \"client\";"));
+    UNSIGNED_LONGLONGS_EQUAL(60000, c.middlewares[0].period_ms);
+    UNSIGNED_LONGLONGS_EQUAL(20, c.middlewares[0].burst);
+    CHECK_ERRORS("bad.conf:6: middlewares[0]: missing required key \"average\"", middleware_is("type = \"rate_limit\";"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0].average: must be between 1 and 1000000000 (got 0)",
+                 middleware_is("type = \"rate_limit\"; average = 0;"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0].burst: must be between 1 and 1000000000 (got 0)",
+                 middleware_is("type = \"rate_limit\"; average = 1; burst = 0;"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0].period: must be between 1ms and 576h (got 0)",
+                 middleware_is("type = \"rate_limit\"; average = 1; period = 0;"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0].by: must be \"client\" (one bucket per client address) (got \"header\")",
+                 middleware_is("type = \"rate_limit\"; average = 1; by = \"header\";"));
+}
+
+TEST(ConfigMiddlewares, RequestIdRetryMaxBodySize) {
+    STRCMP_EQUAL("X-Request-ID", loaded(middleware_is("type = \"request_id\";")).middlewares[0].header.c_str());
+    STRCMP_EQUAL("X-Trace", loaded(middleware_is("type = \"request_id\"; header = \"X-Trace\";")).middlewares[0].header.c_str());
+    LONGS_EQUAL(2, loaded(middleware_is("type = \"retry\";")).middlewares[0].attempts);
+    LONGS_EQUAL(10, loaded(middleware_is("type = \"retry\"; attempts = 10;")).middlewares[0].attempts);
+    UNSIGNED_LONGLONGS_EQUAL(5000000000ull,
+                             loaded(middleware_is("type = \"max_body_size\"; limit = 5000000000;")).middlewares[0].max_body_size);
+    CHECK_ERRORS("bad.conf:6: middlewares[0].header: must be a header name (an HTTP token) (got \"X Id\")",
+                 middleware_is("type = \"request_id\"; header = \"X Id\";"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0].attempts: must be between 1 and 10 (got 11)",
+                 middleware_is("type = \"retry\"; attempts = 11;"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0]: missing required key \"limit\"", middleware_is("type = \"max_body_size\";"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0].limit: must be between 1 and 1125899906842624 (got 0)",
+                 middleware_is("type = \"max_body_size\"; limit = 0;"));
+}
+
+TEST(ConfigMiddlewares, NameTypeAndUniqueness) {
+    CHECK_ERRORS("bad.conf:6: middlewares[0].type: must be one of headers, strip_prefix, add_prefix, redirect, "
+                 "basic_auth, ip_allow, rate_limit, request_id, retry, max_body_size (got \"gzip\")",
+                 middleware_is("type = \"gzip\";"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0]: missing required key \"type\"", middleware_is(""));
+    CHECK_ERRORS("bad.conf:9: middlewares[1].name: duplicate middleware name \"m\" (first defined at line 8)",
+                 gateway("    { service = \"web\"; }", "",
+                         ");\nmiddlewares = (\n  { name = \"m\"; type = \"retry\"; },\n"
+                         "  { name = \"m\"; type = \"retry\"; }\n);\n"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0].attempts: unknown key",
+                 middleware_is("type = \"request_id\"; attempts = 1;"));
+}
+
+TEST(ConfigMiddlewares, BasicAuthReadsTheHtpasswdFileNextToTheConfig) {
+    ConfigDir dir;
+    dir.write("users", "# admins\nalice:$6$abcdefgh$ltjgWl6579NluT/Vi1nwEvcil.G5Nbc4NiXZaNGStk8PSwGfQv72N2CKPPrVA\n"
+                       "bob:$2y$05$wnNcBV9sLpW8hxKWAp9gjeTNlsj1/HfAzGvFEjdYpNo5./fXIMze2\n");
+    const std::string main_conf =
+        dir.write("main.conf", middleware_is("type = \"basic_auth\"; htpasswd = \"users\"; realm = \"admin\";"
+                                             " remove_header = true;"));
+    const Config c = load_file(main_conf);
+    const Middleware& m = c.middlewares[0];
+    CHECK(m.type == MiddlewareType::BasicAuth);
+    STRCMP_EQUAL("users", m.htpasswd.c_str());
+    STRCMP_EQUAL("admin", m.realm.c_str());
+    CHECK(m.remove_header);
+    LONGS_EQUAL(2, m.users.size());
+    STRCMP_EQUAL("alice", m.users[0].first.c_str());
+    STRCMP_EQUAL("$2y$05$wnNcBV9sLpW8hxKWAp9gjeTNlsj1/HfAzGvFEjdYpNo5./fXIMze2", m.users[1].second.c_str());
+    LONGS_EQUAL(2, c.files.size());
+    STRCMP_EQUAL(main_conf.c_str(), c.files[0].c_str());
+    STRCMP_EQUAL(dir.path("users").c_str(), c.files[1].c_str());
+}
+
+TEST(ConfigMiddlewares, BasicAuthDefaultsAndAbsolutePath) {
+    ConfigDir dir;
+    const std::string users = dir.write("users", "alice:$5$salt$Rk1OoqhJb0ceP9tdiFfUNx3xCr5TP.2IDcL8d5/iK/6\n");
+    const Config c = loaded(middleware_is("type = \"basic_auth\"; htpasswd = \"" + users + "\";"));
+    STRCMP_EQUAL("easyproxy", c.middlewares[0].realm.c_str());
+    CHECK_FALSE(c.middlewares[0].remove_header);
+    LONGS_EQUAL(1, c.middlewares[0].users.size());
+    LONGS_EQUAL(1, c.files.size());  // load_string: no config file of its own
+    STRCMP_EQUAL(users.c_str(), c.files[0].c_str());
+}
+
+TEST(ConfigMiddlewares, BasicAuthErrorsNameTheHtpasswdFileAndLine) {
+    ConfigDir dir;
+    const std::string apr1 = dir.write("apr1", "# made by plain htpasswd\nbob:$apr1$Q5.35P0E$geos7J8qfWVHyqgo0CK.S.\n");
+    const std::string empty = dir.write("empty", "# nobody\n");
+    CHECK_ERRORS(("bad.conf:6: middlewares[0].htpasswd: " + apr1 + ":2: user \"bob\": $apr1$ (htpasswd's default "
+                  "MD5) is not supported by crypt(3); make it with htpasswd -B or openssl passwd -6").c_str(),
+                 middleware_is("type = \"basic_auth\"; htpasswd = \"" + apr1 + "\";"));
+    CHECK_ERRORS(("bad.conf:6: middlewares[0].htpasswd: " + empty + " lists no user (every request would get "
+                  "401)").c_str(),
+                 middleware_is("type = \"basic_auth\"; htpasswd = \"" + empty + "\";"));
+    CHECK_ERRORS(("bad.conf:6: middlewares[0].htpasswd: cannot read " + dir.path("none") +
+                  ": No such file or directory").c_str(),
+                 middleware_is("type = \"basic_auth\"; htpasswd = \"" + dir.path("none") + "\";"));
+    CHECK_ERRORS("bad.conf:6: middlewares[0]: missing required key \"htpasswd\"", middleware_is("type = \"basic_auth\";"));
+    const std::string good = dir.write("good", "alice:$6$a$b\n");
+    CHECK_ERRORS("bad.conf:6: middlewares[0].realm: must not contain quotes, backslashes or control characters",
+                 middleware_is("type = \"basic_auth\"; realm = \"a\\\"b\"; htpasswd = \"" + good + "\";"));
+}
+
+TEST(ConfigMiddlewares, FilesListsIncludesOnce) {
+    ConfigDir dir;
+    const std::string main_conf = dir.write("main.conf", "global = {\n@include \"g.conf\"\n};\n"
+                                                         "@include \"s.conf\"\n");
+    dir.write("g.conf", "workers = 1;\n");
+    dir.write("s.conf", service_with(""));
+    const Config c = load_file(main_conf);
+    LONGS_EQUAL(3, c.files.size());
+    STRCMP_EQUAL(main_conf.c_str(), c.files[0].c_str());
+    STRCMP_EQUAL(dir.path("g.conf").c_str(), c.files[1].c_str());
+    STRCMP_EQUAL(dir.path("s.conf").c_str(), c.files[2].c_str());
+}
+
 TEST_GROUP(ConfigShipped){};
 
 TEST(ConfigShipped, DefaultConfig) {
@@ -1051,4 +1598,20 @@ TEST(ConfigShipped, MysqlExample) {
     LONGS_EQUAL(2, c.services[0].servers.size());
     CHECK_FALSE(c.services[0].servers[0].backup);
     CHECK(c.services[0].servers[1].backup);
+}
+
+TEST(ConfigShipped, GatewayExample) {
+    const Config c = loaded_file("conf/examples/gateway.conf");
+    LONGS_EQUAL(0, c.warnings.size());
+    const Service& edge = c.services[0];
+    CHECK(edge.is_entry_point());
+    LONGS_EQUAL(6, edge.routes.size());
+    STRCMP_EQUAL("/upload", edge.routes[0].path.c_str());
+    STRCMP_EQUAL("admin", c.services[edge.routes[1].service_index].name.c_str());
+    STRCMP_EQUAL("EPSRV", c.services[3].sticky_cookie.c_str());
+    const Middleware& auth = c.middlewares[edge.routes[1].chain.back()];
+    CHECK(auth.type == MiddlewareType::BasicAuth);
+    LONGS_EQUAL(2, auth.users.size());
+    LONGS_EQUAL(2, c.files.size());
+    CHECK(c.files[1].ends_with("conf/examples/gateway.htpasswd"));
 }

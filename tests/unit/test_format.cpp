@@ -179,6 +179,63 @@ void make_web_http(shm::Segment& seg) {
     services[0].server_conns_reused.store(116);
 }
 
+void set_route(shm::RouteSlot& r, uint32_t service, uint32_t position, const char* text, const char* pool) {
+    shm::copy_text(r.text, text);
+    shm::copy_text(r.pool, pool);
+    r.service_index = service;
+    r.position = position;
+    r.state = uint8_t(shm::SlotState::Live);
+}
+
+void set_middleware(shm::MiddlewareSlot& m, const char* name, const char* type, uint64_t denials) {
+    shm::copy_text(m.name, name);
+    shm::copy_text(m.type, type);
+    m.state = uint8_t(shm::SlotState::Live);
+    m.denials.store(denials);
+}
+
+// An entry point `www` (service slot 2) with three routes and two
+// middlewares, as a reload leaves them: slots out of match order, one route
+// retired. A route's text holds commas (CSV must quote it) and a quote.
+void make_gateway(shm::Segment& seg) {
+    shm::Header& h = seg.header();
+    const uint32_t seq = shm::seq_write_begin(h.catalog_seq);
+    auto services = seg.services();
+    set_service(services[2], "www", config::Balance::RoundRobin);
+    services[2].mode = uint8_t(config::Mode::Http);
+    auto routes = seg.routes();
+    set_route(routes[0], 2, 2, "any -> web", "web");
+    set_route(routes[1], 2, 0, "host=api.example.com path_prefix=/v1/ -> api", "api");
+    set_route(routes[2], 2, 1, "host=*.example.com methods=GET,HEAD header X-Tag=\"a\" -> web", "web");
+    set_route(routes[3], 2, 1, "path=/old -> web", "web");
+    routes[3].state = uint8_t(shm::SlotState::Retired);
+    auto middlewares = seg.middlewares();
+    set_middleware(middlewares[0], "api-limit", "rate_limit", 29);
+    set_middleware(middlewares[1], "admin", "basic_auth", 4);
+    h.service_count.store(3);
+    h.route_count.store(4);
+    h.middleware_count.store(2);
+    shm::seq_write_end(h.catalog_seq, seq);
+
+    services[2].http_requests.store(1000);
+    services[2].http_404_no_route.store(6);
+    shm::RouteSlot& api = routes[1];
+    api.hits.store(700);
+    api.http_responses[1].store(650);
+    api.http_responses[3].store(40);
+    api.http_responses[4].store(10);
+    api.http_401.store(4);
+    api.http_403.store(7);
+    api.http_429.store(29);
+    routes[2].hits.store(200);
+    routes[2].http_responses[1].store(180);
+    routes[2].http_responses[2].store(20);
+    routes[0].hits.store(94);
+    routes[0].http_responses[0].store(1);
+    routes[0].http_responses[1].store(93);
+    routes[3].hits.store(12345);  // retired: never shown
+}
+
 }  // namespace
 
 TEST_GROUP(Format) {
@@ -187,7 +244,7 @@ TEST_GROUP(Format) {
     stats::Snapshot snap;
 
     void setup() override {
-        seg = shm::Segment::create(dir.path + "/easyproxy.shm", {4, 8, 2, 4});
+        seg = shm::Segment::create(dir.path + "/easyproxy.shm", {4, 8, 2, 4, 4, 2});
         fill(seg);
         snap = stats::read_snapshot(seg, kNow);
     }
@@ -198,6 +255,11 @@ TEST_GROUP(Format) {
     // The fixture with `web` in http mode.
     stats::Snapshot http_snapshot() {
         make_web_http(seg);
+        return stats::read_snapshot(seg, kNow);
+    }
+    // The fixture with the entry point `www`.
+    stats::Snapshot gateway_snapshot() {
+        make_gateway(seg);
         return stats::read_snapshot(seg, kNow);
     }
 };
@@ -237,9 +299,9 @@ TEST(Format, TableSessions) {
 }
 
 TEST(Format, CsvServices) {
-    STRCMP_EQUAL(R"~(# service,mode,balance,servers,servers_usable,active,accepted,denied,no_server,connections,failures,retries,bytes_in,bytes_out,local_errors,requests,responses_1xx,responses_2xx,responses_3xx,responses_4xx,responses_5xx,errors_502,errors_503,errors_504,server_connections_opened,server_connections_reused
-web,tcp,roundrobin,3,1,12,1500,3,0,1500,5,5,1258803,5244928,0,0,0,0,0,0,0,0,0,0,0,0
-db,tcp,leastconn,1,0,0,7,0,2,7,0,0,100,200,4,0,0,0,0,0,0,0,0,0,0,0
+    STRCMP_EQUAL(R"~(# service,mode,balance,servers,servers_usable,active,accepted,denied,no_server,connections,failures,retries,bytes_in,bytes_out,local_errors,requests,responses_1xx,responses_2xx,responses_3xx,responses_4xx,responses_5xx,errors_502,errors_503,errors_504,server_connections_opened,server_connections_reused,errors_404
+web,tcp,roundrobin,3,1,12,1500,3,0,1500,5,5,1258803,5244928,0,0,0,0,0,0,0,0,0,0,0,0,0
+db,tcp,leastconn,1,0,0,7,0,2,7,0,0,100,200,4,0,0,0,0,0,0,0,0,0,0,0,0
 )~",
                  stats::format(snap, stats::View::Services, stats::Format::Csv, false).c_str());
 }
@@ -484,7 +546,9 @@ TEST(Format, JsonAll) {
   "workers": [
     {"slot":0,"pid":5001,"generation":2,"state":"running","active":12,"accepted":1507,"started_unix_ms":1699999940000,"uptime_ms":60000,"loop_age_ms":0,"bytes_spliced":3145728,"cold_fds":7,"local_errors":4},
     {"slot":1,"pid":4999,"generation":1,"state":"draining","active":1,"accepted":99,"started_unix_ms":1699996400000,"uptime_ms":3600000,"loop_age_ms":0,"bytes_spliced":0,"cold_fds":0,"local_errors":0}
-  ]
+  ],
+  "routes": [],
+  "middlewares": []
 }
 )~",
                  stats::format_json_all(snap).c_str());
@@ -584,6 +648,11 @@ TEST(Format, ViewAndFormatWords) {
     CHECK(f == stats::Format::Json);
     CHECK_FALSE(stats::parse_format("xml", f));
     STRCMP_EQUAL("workers", stats::view_name(stats::View::Workers));
+    CHECK(stats::parse_view("routes", v));
+    CHECK(v == stats::View::Routes);
+    CHECK(stats::parse_view("middlewares", v));
+    CHECK(v == stats::View::Middlewares);
+    STRCMP_EQUAL("routes", stats::view_name(stats::View::Routes));
 }
 
 TEST(Format, EmptySegmentPrintsHeadersOnly) {
@@ -713,13 +782,14 @@ TEST(Format, HttpJsonHasRequestCountersForHttpServicesOnly) {
     CHECK(json.find("\"service\":\"web\",\"mode\":\"http\"") != std::string::npos);
     CHECK(json.find(",\"requests\":120,\"responses_1xx\":0,\"responses_2xx\":100,\"responses_3xx\":0,"
                     "\"responses_4xx\":12,\"responses_5xx\":8,\"errors_502\":5,\"errors_503\":2,\"errors_504\":1,"
-                    "\"server_connections_opened\":4,\"server_connections_reused\":116}") != std::string::npos);
+                    "\"server_connections_opened\":4,\"server_connections_reused\":116,\"errors_404\":0}") !=
+          std::string::npos);
     CHECK(json.find("\"bytes_out\":200}") != std::string::npos);  // db, tcp: no http keys
 }
 
 TEST(Format, HttpCsvColumns) {
     const std::string csv = stats::format(http_snapshot(), stats::View::Services, stats::Format::Csv, false);
-    CHECK(csv.find("\nweb,http,roundrobin,3,1,12,1500,3,0,1500,5,5,1258803,5244928,0,120,0,100,0,12,8,5,2,1,4,116\n") !=
+    CHECK(csv.find("\nweb,http,roundrobin,3,1,12,1500,3,0,1500,5,5,1258803,5244928,0,120,0,100,0,12,8,5,2,1,4,116,0\n") !=
           std::string::npos);
 }
 
@@ -738,4 +808,124 @@ TEST(Format, HttpPrometheusFamilies) {
     CHECK(m.find("easyproxy_service_server_connections_total{service=\"web\",how=\"reused\"} 116\n") !=
           std::string::npos);
     CHECK(m.find("{service=\"db\",class=") == std::string::npos);
+}
+
+// ---- routes and middlewares (DESIGN.md §8) ---------------------------------
+
+TEST(Format, TableRoutesInMatchOrderThenNoRoute) {
+    STRCMP_EQUAL(R"~(SERVICE  #  ROUTE                                                        HITS  2XX  3XX  4XX  5XX  401  403  429
+www      1  host=api.example.com path_prefix=/v1/ -> api                  700  650    0   40   10    4    7   29
+www      2  host=*.example.com methods=GET,HEAD header X-Tag="a" -> web   200  180   20    0    0    0    0    0
+www      3  any -> web                                                     94   93    0    0    0    0    0    0
+www      -  no route (404)                                                  6    -    -    6    -    -    -    -
+)~",
+                 stats::format(gateway_snapshot(), stats::View::Routes, stats::Format::Table, false).c_str());
+}
+
+TEST(Format, TableMiddlewares) {
+    STRCMP_EQUAL(R"~(MIDDLEWARE  TYPE        DENIALS
+api-limit   rate_limit       29
+admin       basic_auth        4
+)~",
+                 stats::format(gateway_snapshot(), stats::View::Middlewares, stats::Format::Table, false).c_str());
+}
+
+TEST(Format, CsvRoutes) {
+    STRCMP_EQUAL(R"~(# service,position,route,pool,hits,responses_1xx,responses_2xx,responses_3xx,responses_4xx,responses_5xx,denied_401,denied_403,denied_429
+www,1,host=api.example.com path_prefix=/v1/ -> api,api,700,0,650,0,40,10,4,7,29
+www,2,"host=*.example.com methods=GET,HEAD header X-Tag=""a"" -> web",web,200,0,180,20,0,0,0,0,0
+www,3,any -> web,web,94,1,93,0,0,0,0,0,0
+)~",
+                 stats::format(gateway_snapshot(), stats::View::Routes, stats::Format::Csv, false).c_str());
+}
+
+TEST(Format, CsvMiddlewares) {
+    STRCMP_EQUAL("# middleware,type,denials\napi-limit,rate_limit,29\nadmin,basic_auth,4\n",
+                 stats::format(gateway_snapshot(), stats::View::Middlewares, stats::Format::Csv, false).c_str());
+}
+
+TEST(Format, JsonRoutes) {
+    STRCMP_EQUAL(R"~({
+  "master": {"pid":2147483000,"alive":false,"generation":2,"start_unix_ms":1699996277000,"uptime_ms":3723000,"heartbeat_age_ms":250,"watchdog_kills":1,"config_file":"/etc/easyproxy/easyproxy.conf"},
+  "routes": [
+    {"service":"www","position":1,"route":"host=api.example.com path_prefix=/v1/ -> api","pool":"api","hits":700,"responses_1xx":0,"responses_2xx":650,"responses_3xx":0,"responses_4xx":40,"responses_5xx":10,"denied_401":4,"denied_403":7,"denied_429":29},
+    {"service":"www","position":2,"route":"host=*.example.com methods=GET,HEAD header X-Tag=\"a\" -> web","pool":"web","hits":200,"responses_1xx":0,"responses_2xx":180,"responses_3xx":20,"responses_4xx":0,"responses_5xx":0,"denied_401":0,"denied_403":0,"denied_429":0},
+    {"service":"www","position":3,"route":"any -> web","pool":"web","hits":94,"responses_1xx":1,"responses_2xx":93,"responses_3xx":0,"responses_4xx":0,"responses_5xx":0,"denied_401":0,"denied_403":0,"denied_429":0}
+  ]
+}
+)~",
+                 stats::format(gateway_snapshot(), stats::View::Routes, stats::Format::Json, false).c_str());
+}
+
+TEST(Format, JsonMiddlewaresAndTheEntryPointsNoRouteCount) {
+    const stats::Snapshot s = gateway_snapshot();
+    STRCMP_CONTAINS(R"~(  "middlewares": [
+    {"middleware":"api-limit","type":"rate_limit","denials":29},
+    {"middleware":"admin","type":"basic_auth","denials":4}
+  ]
+}
+)~",
+                    stats::format(s, stats::View::Middlewares, stats::Format::Json, false).c_str());
+    STRCMP_CONTAINS("{\"service\":\"www\",\"mode\":\"http\"",
+                    stats::format(s, stats::View::Services, stats::Format::Json, false).c_str());
+    STRCMP_CONTAINS("\"requests\":1000,", stats::format(s, stats::View::Services, stats::Format::Json, false).c_str());
+    STRCMP_CONTAINS("\"errors_404\":6}", stats::format(s, stats::View::Services, stats::Format::Json, false).c_str());
+    STRCMP_CONTAINS(",0,0,6\n", stats::format(s, stats::View::Services, stats::Format::Csv, false).c_str());
+    // /stats.json carries both, after the workers.
+    const std::string all = stats::format_json_all(s);
+    STRCMP_CONTAINS("\n  ],\n  \"routes\": [\n    {\"service\":\"www\",\"position\":1,", all.c_str());
+    STRCMP_CONTAINS("\n  ],\n  \"middlewares\": [\n    {\"middleware\":\"api-limit\",", all.c_str());
+}
+
+TEST(Format, PrometheusRouteAndMiddlewareFamilies) {
+    const std::string m = stats::format(gateway_snapshot(), stats::View::Servers, stats::Format::Prometheus, false);
+    STRCMP_CONTAINS(R"~(# HELP easyproxy_route_requests_total HTTP requests that matched the route.
+# TYPE easyproxy_route_requests_total counter
+easyproxy_route_requests_total{service="www",route="host=api.example.com path_prefix=/v1/ -> api"} 700
+easyproxy_route_requests_total{service="www",route="host=*.example.com methods=GET,HEAD header X-Tag=\"a\" -> web"} 200
+easyproxy_route_requests_total{service="www",route="any -> web"} 94
+# HELP easyproxy_route_responses_total HTTP responses sent to clients for requests of the route, by status class.
+# TYPE easyproxy_route_responses_total counter
+easyproxy_route_responses_total{service="www",route="host=api.example.com path_prefix=/v1/ -> api",class="1xx"} 0
+easyproxy_route_responses_total{service="www",route="host=api.example.com path_prefix=/v1/ -> api",class="2xx"} 650
+)~",
+                    m.c_str());
+    STRCMP_CONTAINS(R"~(# TYPE easyproxy_route_denials_total counter
+easyproxy_route_denials_total{service="www",route="host=api.example.com path_prefix=/v1/ -> api",status="401"} 4
+easyproxy_route_denials_total{service="www",route="host=api.example.com path_prefix=/v1/ -> api",status="403"} 7
+easyproxy_route_denials_total{service="www",route="host=api.example.com path_prefix=/v1/ -> api",status="429"} 29
+)~",
+                    m.c_str());
+    STRCMP_CONTAINS(R"~(# HELP easyproxy_middleware_denials_total Requests the middleware refused itself.
+# TYPE easyproxy_middleware_denials_total counter
+easyproxy_middleware_denials_total{middleware="api-limit",type="rate_limit"} 29
+easyproxy_middleware_denials_total{middleware="admin",type="basic_auth"} 4
+)~",
+                    m.c_str());
+    STRCMP_CONTAINS("easyproxy_service_http_errors_total{service=\"www\",status=\"404\"} 6\n", m.c_str());
+}
+
+// Two routes with one text (a duplicate, or texts cut at the slot's length)
+// must not make two samples with the same labels: a scraper would refuse the
+// whole page.
+TEST(Format, PrometheusRouteLabelsStayUnique) {
+    make_gateway(seg);
+    {
+        const uint32_t seq = shm::seq_write_begin(seg.header().catalog_seq);
+        shm::copy_text(seg.routes()[2].text, "any -> web");
+        shm::seq_write_end(seg.header().catalog_seq, seq);
+    }
+    const std::string m =
+        stats::format(stats::read_snapshot(seg, kNow), stats::View::Routes, stats::Format::Prometheus, false);
+    STRCMP_CONTAINS("easyproxy_route_requests_total{service=\"www\",route=\"any -> web\"} 200\n"
+                    "easyproxy_route_requests_total{service=\"www\",route=\"any -> web #3\"} 94\n",
+                    m.c_str());
+}
+
+TEST(Format, NoRouteFamiliesWithoutRoutes) {
+    const std::string m = stats::format(snap, stats::View::Routes, stats::Format::Prometheus, false);
+    CHECK(m.find("easyproxy_route_") == std::string::npos);
+    CHECK(m.find("easyproxy_middleware_") == std::string::npos);
+    STRCMP_EQUAL("SERVICE  #  ROUTE  HITS  2XX  3XX  4XX  5XX  401  403  429\n",
+                 stats::format(snap, stats::View::Routes, stats::Format::Table, false).c_str());
 }

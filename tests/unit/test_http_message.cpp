@@ -72,6 +72,7 @@ Parse feed(HeadParser& p, const std::string& in, Cut cut, size_t at, Head& h) {
 struct RequestRun {
     ClientInfo client;
     size_t max_head = kHead;
+    HeadEdits edits;
 };
 
 // What the rest of the proxy sees: the error status, or the framing, the
@@ -92,7 +93,7 @@ std::string request_outcome(const std::string& in, Cut cut, size_t at, const Req
     if (h.te_trailers) s += " te-trailers";
     s += "\n";
     char out[kHead + 1024];
-    const size_t n = write_request_head(in.data(), h, run.client, out, sizeof out);
+    const size_t n = write_request_head(in.data(), h, run.client, out, sizeof out, run.edits);
     return s + std::string(out, n);
 }
 
@@ -531,6 +532,22 @@ TEST(HttpMessageRequest, WriterReportsNoRoom) {
     CHECK(p.parse(in.data(), in.size(), h) == Parse::Done);
 }
 
+// The gateway's middlewares: a new path keeps the query, removals reach the
+// proxy's own forwarding fields too but never the framing, added lines come last.
+TEST(HttpMessageRequest, EditsReplacePathRemoveAndAddFields) {
+    RequestRun run = from_loopback();
+    const std::string_view remove[] = {"x-drop", "X-Real-IP", "content-length"};
+    run.edits.path = "/users";
+    run.edits.remove = remove;
+    run.edits.add = "X-Forwarded-Prefix: /api\r\n";
+    EXPECT_OUTCOME("done len=82 body=length cl=2\nPOST /users?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n"
+                   "X-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: a\r\n"
+                   "X-Forwarded-Prefix: /api\r\n\r\n",
+                   request("POST /api/users?x=1 HTTP/1.1\r\nHost: a\r\nX-Drop: 1\r\nContent-Length: 2\r\n"
+                           "X-DROP: 2\r\n\r\n",
+                           run));
+}
+
 TEST(HttpMessageRequest, ErrorReasonsNameTheFault) {
     HeadParser p;
     static Head h;
@@ -617,6 +634,22 @@ TEST(HttpMessageResponse, HopByHopFieldsAreRemoved) {
                    response("HTTP/1.1 200 OK\r\nConnection: close, X-Drop, Content-Length\r\nX-Drop: 1\r\n"
                             "Keep-Alive: timeout=5\r\nUpgrade: h2c\r\nContent-Length: 0\r\nX-Keep: 1\r\n"
                             "Proxy-Authenticate: Basic\r\n\r\n"));
+}
+
+TEST(HttpMessageResponse, EditsRemoveAndAddFields) {
+    static Head h;
+    const std::string in = "HTTP/1.1 200 OK\r\nServer: x\r\nContent-Length: 0\r\nserver: y\r\nX-Keep: 1\r\n\r\n";
+    HeadParser p;
+    p.reset(HeadParser::Kind::Response, kHead, Method::Get);
+    LONGS_EQUAL(int(Parse::Done), int(p.parse(in.data(), in.size(), h)));
+    const std::string_view remove[] = {"SERVER", "Content-Length"};
+    HeadEdits edits;
+    edits.remove = remove;
+    edits.add = "X-Frame-Options: DENY\r\n";
+    char out[512];
+    const size_t n = write_response_head(in.data(), h, ResponseInfo{}, out, sizeof out, edits);
+    STRCMP_EQUAL("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Keep: 1\r\nX-Frame-Options: DENY\r\n\r\n",
+                 std::string(out, n).c_str());
 }
 
 // §12 cases 31, 32: the 101 answering a WebSocket request, and one answering nothing

@@ -1,5 +1,6 @@
 // test_shm.cpp: the shared-memory rules other processes rely on: catalog slots
-// keyed by name across publishes (kept, retired, freed, reused), the seqlock
+// keyed by name across publishes (kept, retired, freed, reused; routes by
+// entry point and text, middlewares by name), the seqlock
 // between the master and readers, and the release of a spin lock whose owner died.
 // Each test maps a real segment in a temporary file.
 #include <sched.h>
@@ -224,6 +225,197 @@ TEST(ShmCatalog, NoFreeSlotThrowsAndLeavesTheSeqlockEven) {
     LONGS_EQUAL(2, shm::find_server_slot(seg, "web", "c"));
     LONGS_EQUAL(3, shm::find_server_slot(seg, "web", "d"));
     LONGS_EQUAL(kRetired, state_of(seg.servers()[0]));
+}
+
+namespace {
+
+config::Route route(const char* host, const char* path_prefix, const char* pool) {
+    config::Route r;
+    r.host = host;
+    r.path_prefix = path_prefix;
+    r.service = pool;
+    return r;
+}
+
+config::Middleware middleware(const char* name, config::MiddlewareType type) {
+    config::Middleware m;
+    m.name = name;
+    m.type = type;
+    return m;
+}
+
+// Entry point "www" (listen, routes in match order) sending to pools "api"
+// and "web", and the given middlewares.
+config::Config gateway(std::vector<config::Route> routes, std::vector<config::Middleware> middlewares = {}) {
+    config::Config cfg;
+    config::Service www;
+    www.name = "www";
+    www.mode = config::Mode::Http;
+    www.routes = std::move(routes);
+    cfg.services.push_back(std::move(www));
+    for (const char* pool : {"api", "web"}) {
+        config::Service p;
+        p.name = pool;
+        p.mode = config::Mode::Http;
+        cfg.services.push_back(std::move(p));
+    }
+    cfg.middlewares = std::move(middlewares);
+    return cfg;
+}
+
+shm::Capacity gateway_capacity() {
+    shm::Capacity cap = small_capacity();
+    cap.services = 4;
+    cap.routes = 4;
+    cap.middlewares = 2;
+    return cap;
+}
+
+}  // namespace
+
+TEST_GROUP(ShmRoutes) {
+    TempSegment* t = nullptr;
+    void setup() override { t = new TempSegment(gateway_capacity()); }
+    void teardown() override { delete t; }
+};
+
+TEST(ShmRoutes, TextOfARouteNamesItsConditionsThenItsPool) {
+    config::Route r = route("api.example.com", "/v1/", "api");
+    STRCMP_EQUAL("host=api.example.com path_prefix=/v1/ -> api", config::route_text(r).c_str());
+    r.path = "/v1/health";
+    r.methods = {"GET", "HEAD"};
+    r.headers = {{"X-Canary", "1"}};
+    r.has_priority = true;
+    r.priority = 5;
+    STRCMP_EQUAL("priority=5 host=api.example.com path=/v1/health path_prefix=/v1/ methods=GET,HEAD "
+                 "header X-Canary=\"1\" -> api",
+                 config::route_text(r).c_str());
+    STRCMP_EQUAL("any -> web", config::route_text(route("", "", "web")).c_str());
+}
+
+TEST(ShmRoutes, KeptRouteKeepsItsSlotAndCountersWhenAnotherIsInsertedBeforeIt) {
+    const shm::Segment& seg = t->seg;
+    const shm::SlotMap first = publish(seg, gateway({route("api.example.com", "/v1/", "api"), route("", "", "web")}));
+    LONGS_EQUAL(3, first.route.size());
+    LONGS_EQUAL(2, first.route[0].size());
+    LONGS_EQUAL(0, first.route[1].size());  // pools have no routes
+    shm::RouteSlot& api = seg.routes()[first.route[0][0]];
+    shm::RouteSlot& web = seg.routes()[first.route[0][1]];
+    STRCMP_EQUAL("host=api.example.com path_prefix=/v1/ -> api", api.text);
+    STRCMP_EQUAL("api", api.pool);
+    UNSIGNED_LONGS_EQUAL(first.service[0], api.service_index);
+    UNSIGNED_LONGS_EQUAL(0, api.position);
+    UNSIGNED_LONGS_EQUAL(1, web.position);
+    api.hits.store(40);
+    api.http_429.store(3);
+    web.hits.store(7);
+
+    // A new route goes first in match order; the api route changes pool, so
+    // it is another route (its text says where it goes).
+    shm::CatalogChanges changes;
+    const shm::SlotMap second = publish(
+        seg, gateway({route("admin.example.com", "", "web"), route("api.example.com", "/v1/", "web"),
+                      route("", "", "web")}),
+        &changes);
+    UNSIGNED_LONGS_EQUAL(first.route[0][1], second.route[0][2]);
+    UNSIGNED_LONGS_EQUAL(2, web.position);
+    UNSIGNED_LONGS_EQUAL(7, web.hits.load());
+    LONGS_EQUAL(kLive, web.state);
+    CHECK(second.route[0][0] != first.route[0][0] && second.route[0][1] != first.route[0][0]);
+    LONGS_EQUAL(kRetired, api.state);
+    UNSIGNED_LONGS_EQUAL(40, api.hits.load());  // old workers may still count into it
+    UNSIGNED_LONGS_EQUAL(0, seg.routes()[second.route[0][1]].hits.load());
+    STRCMP_EQUAL("route www: host=admin.example.com -> web added\n"
+                 "route www: host=api.example.com path_prefix=/v1/ -> web added\n"
+                 "route www: host=api.example.com path_prefix=/v1/ -> api removed\n",
+                 joined(changes.lines).c_str());
+    UNSIGNED_LONGS_EQUAL(4, seg.header().route_count.load());
+
+    // Once the old workers are gone the retired slot is free again.
+    shm::free_retired_slots(seg);
+    LONGS_EQUAL(kFree, api.state);
+    UNSIGNED_LONGS_EQUAL(0, api.hits.load());
+    STRCMP_EQUAL("", api.text);
+}
+
+TEST(ShmRoutes, RoutesOfARemovedEntryPointRetireAndTheSnapshotSkipsThem) {
+    const shm::Segment& seg = t->seg;
+    const shm::SlotMap first = publish(seg, gateway({route("", "/v1/", "api"), route("", "", "web")}));
+    seg.routes()[first.route[0][0]].hits.store(5);
+    stats::Snapshot snap = stats::read_snapshot(seg, kNow);
+    LONGS_EQUAL(2, snap.routes.size());
+    STRCMP_EQUAL("www", snap.routes[0].service.c_str());
+    STRCMP_EQUAL("path_prefix=/v1/ -> api", snap.routes[0].route.c_str());
+    UNSIGNED_LONGS_EQUAL(5, snap.routes[0].hits);
+
+    config::Config renamed = gateway({route("", "/v1/", "api"), route("", "", "web")});
+    renamed.services[0].name = "edge";
+    shm::CatalogChanges changes;
+    const shm::SlotMap second = publish(seg, renamed, &changes);
+    // Same text, another entry point: other slots, fresh counters.
+    LONGS_EQUAL(kRetired, seg.routes()[first.route[0][0]].state);
+    LONGS_EQUAL(kRetired, seg.routes()[first.route[0][1]].state);
+    UNSIGNED_LONGS_EQUAL(0, seg.routes()[second.route[0][0]].hits.load());
+    snap = stats::read_snapshot(seg, kNow);
+    LONGS_EQUAL(2, snap.routes.size());
+    STRCMP_EQUAL("edge", snap.routes[0].service.c_str());
+    STRCMP_EQUAL("any -> web", snap.routes[1].route.c_str());
+    UNSIGNED_LONGS_EQUAL(0, snap.routes[0].hits);
+    STRCMP_EQUAL("service edge added\nroute www: path_prefix=/v1/ -> api removed\nroute www: any -> web removed\n"
+                 "service www removed\n",
+                 joined(changes.lines).c_str());
+}
+
+TEST(ShmRoutes, IdenticalRoutesGetASlotEach) {
+    const shm::Segment& seg = t->seg;
+    const shm::SlotMap first = publish(seg, gateway({route("", "", "web"), route("", "", "web")}));
+    CHECK(first.route[0][0] != first.route[0][1]);
+    const shm::SlotMap second = publish(seg, gateway({route("", "", "web"), route("", "", "web")}));
+    UNSIGNED_LONGS_EQUAL(first.route[0][0], second.route[0][0]);
+    UNSIGNED_LONGS_EQUAL(first.route[0][1], second.route[0][1]);
+}
+
+TEST(ShmRoutes, MiddlewaresAreKeyedByName) {
+    const shm::Segment& seg = t->seg;
+    const shm::SlotMap first = publish(seg, gateway({route("", "", "web")},
+                                                    {middleware("limit", config::MiddlewareType::RateLimit),
+                                                     middleware("auth", config::MiddlewareType::BasicAuth)}));
+    LONGS_EQUAL(2, first.middleware.size());
+    shm::MiddlewareSlot& limit = seg.middlewares()[first.middleware[0]];
+    shm::MiddlewareSlot& auth = seg.middlewares()[first.middleware[1]];
+    STRCMP_EQUAL("limit", limit.name);
+    STRCMP_EQUAL("rate_limit", limit.type);
+    STRCMP_EQUAL("basic_auth", auth.type);
+    limit.denials.store(9);
+    auth.denials.store(2);
+
+    // auth leaves and limit moves: limit keeps its counter. The segment holds
+    // two middleware slots, so the newcomer waits for auth's to be freed.
+    shm::CatalogChanges changes;
+    const shm::SlotMap second =
+        publish(seg, gateway({route("", "", "web")}, {middleware("limit", config::MiddlewareType::RateLimit)}),
+                &changes);
+    UNSIGNED_LONGS_EQUAL(first.middleware[0], second.middleware[0]);
+    UNSIGNED_LONGS_EQUAL(9, limit.denials.load());
+    LONGS_EQUAL(kRetired, auth.state);
+    STRCMP_EQUAL("middleware auth removed\n", joined(changes.lines).c_str());
+    try {
+        shm::publish_catalog(seg, gateway({route("", "", "web")},
+                                          {middleware("limit", config::MiddlewareType::RateLimit),
+                                           middleware("ids", config::MiddlewareType::RequestId)}));
+        FAIL("publish_catalog did not throw");
+    } catch (const std::runtime_error& e) {
+        STRCMP_EQUAL("no free shared-memory slot for middleware ids", e.what());
+    }
+    UNSIGNED_LONGS_EQUAL(0, seg.header().catalog_seq.load() & 1);
+    shm::free_retired_slots(seg);
+    const shm::SlotMap third = publish(seg, gateway({route("", "", "web")},
+                                                    {middleware("limit", config::MiddlewareType::RateLimit),
+                                                     middleware("ids", config::MiddlewareType::RequestId)}));
+    UNSIGNED_LONGS_EQUAL(first.middleware[1], third.middleware[1]);
+    STRCMP_EQUAL("request_id", seg.middlewares()[third.middleware[1]].type);
+    UNSIGNED_LONGS_EQUAL(0, seg.middlewares()[third.middleware[1]].denials.load());
+    UNSIGNED_LONGS_EQUAL(9, limit.denials.load());
 }
 
 TEST_GROUP(ShmSeqlock) {
