@@ -5,6 +5,7 @@ file replaced by a rename is seen; with watch off nothing happens. Open
 connections live through a watch reload like through any other."""
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -12,6 +13,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import connect, fetch_name, read_line, render_config, wait_until  # noqa: E402
+from test_gateway import GatewayCase, curl  # noqa: E402
 
 APPLIED_WITHIN_S = 2.0
 
@@ -181,6 +183,35 @@ class WatchTest(harness.ProxyTestCase):
             self.assertEqual(fetch_name(addr), "a")
             time.sleep(0.1)
         self.assertEqual(generation(p), 4)
+
+
+class WatchHtpasswdTest(GatewayCase):
+    def test_edit_of_an_htpasswd_file(self):
+        """An htpasswd file named by a basic_auth middleware is watched: a user
+        added to it gets in, with no signal sent."""
+        path = os.path.join(self.tmp, "htpasswd")
+        users = []
+        for user in ("alice", "bob"):
+            hashed = subprocess.run(["openssl", "passwd", "-6", user + "-pw"], stdout=subprocess.PIPE, text=True,
+                                    check=True).stdout.strip()
+            users.append("%s:%s\n" % (user, hashed))
+        self.write(path, users[0])
+        o = self.origin("p")
+        mws = [{"name": "admin", "type": "basic_auth", "htpasswd": path}]
+        p, addr = self.gateway([{"service": "p", "middlewares": ["admin"]}], [self.pool("p", [o])], middlewares=mws,
+                               watch=True)
+        url = "http://%s/" % addr
+        self.assertEqual([curl(url, "-u", u)[0] for u in ("alice:alice-pw", "bob:bob-pw")], [200, 401])
+        edited = time.monotonic()
+        self.write(path, users[0] + users[1])
+        wait_until(lambda: curl(url, "-u", "bob:bob-pw")[0] == 200, 5, 0.02, "bob to get in")
+        self.assertLess(time.monotonic() - edited, APPLIED_WITHIN_S)
+        self.assertIn("config changed (%s), reloading" % path, p.log())
+        self.assertEqual([curl(url, "-u", u)[0] for u in ("alice:alice-pw", "bob:bob-pw")], [200, 200])
+
+    def write(self, path, text):
+        with open(path, "w") as f:
+            f.write(text)
 
 
 if __name__ == "__main__":
