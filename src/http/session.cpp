@@ -545,6 +545,9 @@ bool HttpSession::route_request() {
         r.tls = info_.tls;
         if (!ctx_.middlewares().on_request(route.chain, r, plan_, ctx_.now_ms())) {
             count_denial();
+            // the layers outside the one that answered still wrap it (their
+            // response fields: security headers, the request id)
+            plan_.answer_fields.append(plan_.response_add);
             answer(plan_.status, plan_.status >= 300 && plan_.status < 400 ? "LR" : "PR", plan_.answer_fields, true);
             return false;
         }

@@ -319,6 +319,30 @@ class AnswerTest(GatewayCase):
         self.assertEqual([r["target"] for r in o.requests(3)], ["/lo/b", "/lo/c", "/me/d"])
 
 
+    def test_outer_layers_wrap_an_answer_and_the_connection_stays(self):
+        o = self.origin("p")
+        mws = [{"name": "secure", "type": "headers", "response_set": {"X-Frame-Options": "DENY"}},
+               {"name": "id", "type": "request_id"},
+               {"name": "ten", "type": "ip_allow", "allow": ["10.0.0.0/8"]}]
+        routes = [{"path_prefix": "/ten/", "service": "p", "middlewares": ["ten"]},
+                  {"path_prefix": "/ok/", "service": "p"}]
+        p, addr = self.gateway(routes, [self.pool("p", [o])], middlewares=mws, entry_middlewares=["secure", "id"])
+        with Client(addr) as c:
+            c.send(b"GET /ten/a HTTP/1.1\r\nHost: a\r\n\r\n")
+            denied = c.response()
+            # the same connection carries on: no body was left unread
+            c.send(b"GET /nowhere HTTP/1.1\r\nHost: a\r\n\r\n")
+            missing = c.response()
+            c.send(b"GET /ok/b HTTP/1.1\r\nHost: a\r\n\r\n")
+            ok = c.response()
+        self.assertEqual((denied.status, denied.get("x-frame-options")), (403, "DENY"))
+        self.assertRegex(denied.get("x-request-id") or "", r"^[0-9a-f]{32}$")
+        self.assertIsNone(denied.get("connection"))
+        self.assertEqual(missing.status, 404)
+        self.assertEqual((ok.status, ok.get("x-frame-options")), (200, "DENY"))
+        self.assertEqual([r["target"] for r in o.requests(1)], ["/ok/b"])
+
+
 class HeadersTest(GatewayCase):
     def test_headers_set_add_remove_in_onion_order(self):
         o = self.origin("p")
