@@ -10,6 +10,7 @@ with no request failed."""
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -461,7 +462,10 @@ class ReloadTest(GatewayCase):
         a, b = self.origin("a"), self.origin("b")
         p, addr = self.gateway([{"path_prefix": "/", "service": "a"}], [self.pool("a", [a])])
         self.assertEqual(values(curl("http://%s/new/x" % addr)[1], "X-Origin"), ["a"])
-        wrk = subprocess.Popen(["wrk", "-t2", "-c20", "-d5s", "http://%s/" % addr],
+        # wrk runs until SIGINT (then prints its summary): at least 4 s, and
+        # past both reloads however long they take on a busy machine
+        start = time.monotonic()
+        wrk = subprocess.Popen(["wrk", "-t2", "-c20", "-d60s", "http://%s/" % addr],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
             time.sleep(0.5)   # the load is on
@@ -482,7 +486,9 @@ class ReloadTest(GatewayCase):
             r = p.epctl("reload", check=False)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             wait_until(lambda: values(curl("http://%s/" % addr)[1], "X-Gen") == ["2"], 5, what="the new middleware")
+            time.sleep(max(0.5, start + 4 - time.monotonic()))   # the new config under load too
             self.assertIsNone(wrk.poll(), "wrk ended before both reloads were done")
+            wrk.send_signal(signal.SIGINT)
             out = wrk.communicate(timeout=30)[0]
         finally:
             if wrk.poll() is None:
