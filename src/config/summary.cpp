@@ -80,16 +80,9 @@ std::string middleware_text(const Middleware& m) {
     return text;
 }
 
-std::string route_text(const Config& cfg, const Route& r) {
-    std::string text;
-    if (r.has_priority) text += " priority=" + std::to_string(r.priority);
-    if (!r.host.empty()) text += " host=" + r.host;
-    if (!r.path.empty()) text += " path=" + r.path;
-    if (!r.path_prefix.empty()) text += " path_prefix=" + r.path_prefix;
-    if (!r.methods.empty()) text += " methods=" + join(r.methods, ",");
-    for (const auto& [name, value] : r.headers) text += " header " + name + "=\"" + value + "\"";
-    if (text.empty()) text = " any";
-    text += " -> " + cfg.services[r.service_index].name;
+// A route in the words epstat and the statistics use, then its middleware chain.
+std::string route_line(const Config& cfg, const Route& r) {
+    std::string text = route_text(r);
     std::vector<std::string> chain;
     for (uint32_t m : r.chain) chain.push_back(cfg.middlewares[m].name);
     if (!chain.empty()) text += " [" + join(chain, ", ") + "]";
@@ -106,8 +99,8 @@ std::string route_table(const Config& cfg) {
                (svc.routes.size() == 1 ? " route" : " routes") + " in match order\n";
         for (size_t i = 0; i < svc.routes.size(); ++i) {
             const Route& r = svc.routes[i];
-            out += "  route " + std::to_string(i + 1) + " (line " + std::to_string(r.line) + "):" +
-                   route_text(cfg, r) + "\n";
+            out += "  route " + std::to_string(i + 1) + " (line " + std::to_string(r.line) + "): " +
+                   route_line(cfg, r) + "\n";
         }
     }
     for (const Middleware& m : cfg.middlewares)

@@ -1085,7 +1085,7 @@ void HttpSession::start_tunnel() {
     ctx_.poller().remove(client_.get());
     ctx_.poller().remove(server_.get());
     worker::TunnelStart t;
-    t.service = service;
+    t.service = pool_;  // the tunnel holds a server of the pool (the entry point has none)
     t.session = session;
     session = -1;  // the tunnel carries on with the shared session slot
     t.client = std::move(client_);

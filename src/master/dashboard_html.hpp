@@ -533,6 +533,10 @@ function updateService(r, svc, servers, routes, now) {
     r.noRoute.parentNode.style.display = '';
     setText(r.noRoute, fmtInt(svc.errors_404 || 0));
   }
+  // An entry point without servers of its own: server figures say nothing.
+  const entryOnly = routes.length > 0 && svc.servers === 0;
+  for (const v of [r.usable, r.noServer, r.retries]) v.parentNode.style.display = entryOnly ? 'none' : '';
+  if (entryOnly) r.reused.parentNode.style.display = 'none';  // shown again above for an http service
   draw(r.gConn, now, [z.conn], 'client connections/s, peak ' + fmtConnRate(z.peakConn));
   draw(r.gBytes, now, [z.bin, z.bout], 'bytes in/out per s, peak ' + fmtByteRate(z.peakBytes));
 

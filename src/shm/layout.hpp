@@ -209,6 +209,7 @@ static_assert(std::atomic<uint32_t>::is_always_lock_free);
 static_assert(std::atomic<int32_t>::is_always_lock_free);
 static_assert(std::atomic<uint8_t>::is_always_lock_free);
 static_assert(std::is_standard_layout_v<Header> && std::is_standard_layout_v<ServerSlot>);
+static_assert(std::is_standard_layout_v<RouteSlot> && std::is_standard_layout_v<MiddlewareSlot>);
 static_assert(sizeof(Header) == 400);
 static_assert(sizeof(ServiceSlot) == 256);
 static_assert(sizeof(ServerSlot) == 448);

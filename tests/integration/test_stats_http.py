@@ -6,6 +6,7 @@ Chromium renders the dashboard with each server's name and state; and an
 entry point's routes and its middlewares are shown in every format, counted,
 and keep their counters over a reload."""
 import csv
+import html
 import io
 import json
 import os
@@ -440,9 +441,7 @@ STATUS_ROUTE = "host=api.example.com path=/v1/status -> api"
 
 
 class RouteStatsTest(HttpCase):
-    """Per-route and per-middleware statistics (DESIGN §8). Both tests need the
-    config loader of routes and middlewares; the second also needs the HTTP
-    session to count into the route and middleware slots."""
+    """Per-route and per-middleware statistics (DESIGN §8)."""
 
     def gateway(self, routes):
         """An entry point `edge` over pools `api` and `web`, a rate limit of 2
@@ -521,7 +520,7 @@ class RouteStatsTest(HttpCase):
         card = re.search(r'<section[^>]*data-service="edge".*?</section>', dom, re.S)
         self.assertIsNotNone(card, dom[-3000:])
         shown = re.findall(r'<tr class="route" data-route="([^"]*)"', card.group(0))
-        self.assertEqual(shown, [API_ROUTE, WEB_ROUTE])
+        self.assertEqual([html.unescape(text) for text in shown], [API_ROUTE, WEB_ROUTE])
         self.assertIn('data-middleware="limit"', dom)
 
     def test_hits_classes_denials_and_no_route_counted_and_kept_over_a_reload(self):
