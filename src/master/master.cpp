@@ -624,6 +624,7 @@ control::Answer Master::switch_config() {
         a.text = "configuration is invalid, keeping the running one";
         return a;
     }
+    for (const std::string& w : next.warnings) LOG_WARN("reload: %s", w.c_str());
     if (next.global.run_dir != cfg_.global.run_dir) {
         a.text = "run_dir cannot change on reload (restart easyproxy to move it)";
         LOG_ERROR("reload: %s", a.text.c_str());

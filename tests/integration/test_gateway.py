@@ -18,8 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import EASYPROXY, new_ip, render_config, run_tool, wait_until  # noqa: E402
-from http_origin import python_with  # noqa: E402
-from test_http import Client, HttpCase  # noqa: E402
+from test_http import Client, HttpCase, websocket_client  # noqa: E402
 
 HEX32 = re.compile(r"[0-9a-f]{32}")
 
@@ -431,18 +430,8 @@ class TunnelTest(GatewayCase):
     def test_websocket_through_a_route_holds_a_server_of_the_pool(self):
         o = self.origin("ws")
         p, addr = self.gateway([{"path_prefix": "/ws", "service": "app"}], [self.pool("app", [o])])
-        script = ("import asyncio, websockets\n"
-                  "async def main():\n"
-                  "    async with websockets.connect('ws://%s/ws') as ws:\n"
-                  "        for m in ['hello', b'\\x00' * 70000]:\n"
-                  "            await ws.send(m)\n"
-                  "            r = await ws.recv()\n"
-                  "            print(type(r).__name__, len(r), r == m)\n"
-                  "        print('done')\n"
-                  "asyncio.run(asyncio.wait_for(main(), 10))\n" % addr)
-        r = subprocess.run([python_with("websockets"), "-c", script], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, timeout=30)
-        self.assertEqual((r.returncode, r.stdout), (0, "str 5 True\nbytes 70000 True\ndone\n"), r.stderr)
+        r = websocket_client(addr, "['hello', b'\\x00' * 70000]")
+        self.assertEqual((r.returncode, r.stdout), (0, "str 5 True\nbytes 70000 True\n"), r.stderr)
         # the tunnel gave its server back when it closed
         wait_until(lambda: self.servers(p)["ws"]["active"] == 0, 5, what="no active connection on ws")
         self.assertEqual(self.servers(p)["ws"]["total"], 1)
