@@ -4,6 +4,7 @@
 #include "config/loader.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -789,6 +790,7 @@ private:
     static bool read_route_path(Reader& r, const char* key, std::string& out) {
         std::string path;
         if (!r.get_string(key, path)) return false;
+        path = decode_unreserved(path);
         std::string error = path_error(path);
         if (!error.empty()) {
             r.error_at(key, error);
@@ -796,6 +798,31 @@ private:
         }
         out = std::move(path);
         return true;
+    }
+
+    // `%XX` of an unreserved character (A-Za-z0-9-._~) decoded, as the router
+    // decodes request paths, so that the match order (longer prefix first)
+    // and `-t` see the form that is matched.
+    static std::string decode_unreserved(const std::string& path) {
+        auto hex = [](char c) -> int {
+            if (c >= '0' && c <= '9') return c - '0';
+            if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+            if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+            return -1;
+        };
+        std::string out;
+        for (size_t i = 0; i < path.size(); ++i) {
+            if (path[i] == '%' && i + 2 < path.size() && hex(path[i + 1]) >= 0 && hex(path[i + 2]) >= 0) {
+                const char c = char(hex(path[i + 1]) * 16 + hex(path[i + 2]));
+                if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' || c == '~') {
+                    out += c;
+                    i += 2;
+                    continue;
+                }
+            }
+            out += path[i];
+        }
+        return out;
     }
 
     // Why `path` cannot be a request path to match or to write, or "".

@@ -80,13 +80,12 @@ std::string middleware_text(const Middleware& m) {
     return text;
 }
 
-// A route in the words epstat and the statistics use, then its middleware chain.
+// config::route_text, then the middlewares the route runs (the entry
+// point's, then its own).
 std::string route_line(const Config& cfg, const Route& r) {
-    std::string text = route_text(r);
     std::vector<std::string> chain;
     for (uint32_t m : r.chain) chain.push_back(cfg.middlewares[m].name);
-    if (!chain.empty()) text += " [" + join(chain, ", ") + "]";
-    return text;
+    return route_text(r) + (chain.empty() ? "" : " [" + join(chain, ", ") + "]");
 }
 
 }  // namespace

@@ -39,28 +39,33 @@ constexpr uint64_t kLingerMs = 2000;
 
 // Parsed heads are large (room for 100 fields) and needed only while a
 // request is under way, so sessions borrow them: an idle keep-alive client
-// holds none. A worker is one thread; the pool lives as long as it does.
-class HeadPool {
+// holds none. So do the gateway's plans, whose strings keep their capacity
+// from one borrower to the next: a request on a new connection allocates
+// nothing either. A worker is one thread; the pools live as long as it does.
+template <class T>
+class Borrowed {
 public:
-    static Head* take() {
+    static T* take() {
         auto& f = free_list();
-        if (f.empty()) return new Head();
-        Head* h = f.back().release();
+        if (f.empty()) return new T();
+        T* t = f.back().release();
         f.pop_back();
-        return h;
+        return t;
     }
-    static void give(Head*& h) {
-        if (!h) return;
-        free_list().emplace_back(h);
-        h = nullptr;
+    static void give(T*& t) {
+        if (!t) return;
+        free_list().emplace_back(t);
+        t = nullptr;
     }
 
 private:
-    static std::vector<std::unique_ptr<Head>>& free_list() {
-        static std::vector<std::unique_ptr<Head>> list;
+    static std::vector<std::unique_ptr<T>>& free_list() {
+        static std::vector<std::unique_ptr<T>> list;
         return list;
     }
 };
+using HeadPool = Borrowed<Head>;
+using PlanPool = Borrowed<Plan>;
 
 // Bytes waiting to be sent one way, in a pooled buffer held only while needed.
 struct Out {
@@ -99,6 +104,7 @@ public:
         release_buffers();
         HeadPool::give(req_);
         HeadPool::give(resp_);
+        PlanPool::give(plan_);
     }
 
     void start(uint32_t watched) override {
@@ -204,7 +210,7 @@ private:
     const char* term_ = "--";
     uint32_t pool_ = 0;            // the service whose servers take the request (a route's pool, or our own)
     int route_ = -1;               // the matched route (entry points), in match order
-    Plan plan_;                    // what the route's middlewares decided
+    Plan* plan_ = nullptr;         // what the route's middlewares decided (borrowed while a request is under way)
     shm::RouteSlot* route_slot_ = nullptr;  // the matched route's counters
     int attempts_ = 0;             // servers that failed the request before any response byte (retry)
     bool answer_keeps_ = false;    // the proxy's own answer leaves the client connection open
@@ -514,14 +520,15 @@ void HttpSession::begin_request() {
     connect_ms_ = 0;
     route_ = -1;
     route_slot_ = nullptr;
-    plan_.clear();
+    if (!plan_) plan_ = PlanPool::take();
+    plan_->clear();
     if (req_->method == Method::Connect) {
         answer(405, "PR");
         return;
     }
     if (router_ && !route_request()) return;
     uint64_t max_body = cfg_.http.max_body_size;
-    if (plan_.max_body_size > 0 && (max_body == 0 || plan_.max_body_size < max_body)) max_body = plan_.max_body_size;
+    if (plan_->max_body_size > 0 && (max_body == 0 || plan_->max_body_size < max_body)) max_body = plan_->max_body_size;
     if (max_body > 0 && req_->body == Body::Length && req_->content_length > max_body) {
         answer(413, "PR");
         return;
@@ -557,9 +564,12 @@ bool HttpSession::route_request() {
         r.peer = &peer_;
         r.trusted = info_.trusted;
         r.tls = info_.tls;
-        if (!ctx_.middlewares().on_request(route.chain, r, plan_, ctx_.now_ms())) {
+        if (!ctx_.middlewares().on_request(route.chain, r, *plan_, ctx_.now_ms())) {
             count_denial();
-            answer(plan_.status, plan_.status >= 300 && plan_.status < 400 ? "LR" : "PR", plan_.answer_fields, true);
+            // the layers outside the one that answered still wrap it (their
+            // response fields: security headers, the request id)
+            plan_->answer_fields.append(plan_->response_add);
+            answer(plan_->status, plan_->status >= 300 && plan_->status < 400 ? "LR" : "PR", plan_->answer_fields, true);
             return false;
         }
     }
@@ -705,9 +715,9 @@ void HttpSession::begin_exchange() {
     ensure(to_server_);
     to_server_.start = to_server_.end = 0;
     HeadEdits edits;
-    if (plan_.path_set) edits.path = plan_.path;
-    edits.remove = plan_.request_remove;
-    edits.add = plan_.request_add;
+    if (plan_->path_set) edits.path = plan_->path;
+    edits.remove = plan_->request_remove;
+    edits.add = plan_->request_add;
     const size_t n = write_request_head(in_, *req_, info_, to_server_.buf, kBuf, edits);
     if (n == 0) {
         answer(431, "PR");
@@ -885,7 +895,7 @@ bool HttpSession::read_response() {
             connect_server();
             return !closed;
         }
-        if (nothing_yet && replayable && idempotent(req_->method) && ++attempts_ < plan_.attempts) {
+        if (nothing_yet && replayable && idempotent(req_->method) && ++attempts_ < plan_->attempts) {
             // The retry middleware: an idempotent request the server dropped
             // without a byte of answer goes to another server.
             LOG_DEBUG("%s/%s: closed before answering; retrying elsewhere", up_->config().name.c_str(),
@@ -944,12 +954,12 @@ bool HttpSession::on_response_head() {
     // down gets replaced).
     const std::string& sticky = up_->config().sticky_cookie;
     if (!sticky.empty() && sticky_server_ != server_index_) {
-        plan_.response_add.append("Set-Cookie: ").append(sticky).append("=");
-        plan_.response_add.append(up_->sticky_id(server_index_)).append("; Path=/; HttpOnly\r\n");
+        plan_->response_add.append("Set-Cookie: ").append(sticky).append("=");
+        plan_->response_add.append(up_->sticky_id(server_index_)).append("; Path=/; HttpOnly\r\n");
     }
     HeadEdits edits;
-    edits.remove = plan_.response_remove;
-    edits.add = plan_.response_add;
+    edits.remove = plan_->response_remove;
+    edits.add = plan_->response_add;
     ensure(to_client_);
     compact(to_client_);
     const size_t n = write_response_head(sbuf_ + sused_, *resp_, ri, to_client_.buf + to_client_.end,
@@ -1076,6 +1086,7 @@ void HttpSession::next_request() {
     slen_ = sused_ = 0;
     HeadPool::give(req_);
     HeadPool::give(resp_);
+    PlanPool::give(plan_);
     begin_read_head(cfg_.http.keepalive_timeout_ms);
 }
 
@@ -1210,6 +1221,7 @@ void HttpSession::finish() {
     release_buffers();
     HeadPool::give(req_);
     HeadPool::give(resp_);
+    PlanPool::give(plan_);
     ctx_.finished(*this);
 }
 
@@ -1281,14 +1293,14 @@ void HttpSession::count_response(int status) {
 
 // A middleware answered instead of the server: a denial, unless it redirected.
 void HttpSession::count_denial() {
-    if (plan_.status >= 300 && plan_.status < 400) return;
-    if (plan_.answered_by >= 0)
-        if (shm::MiddlewareSlot* m = ctx_.middleware_slot(uint32_t(plan_.answered_by)))
+    if (plan_->status >= 300 && plan_->status < 400) return;
+    if (plan_->answered_by >= 0)
+        if (shm::MiddlewareSlot* m = ctx_.middleware_slot(uint32_t(plan_->answered_by)))
             m->denials.fetch_add(1, std::memory_order_relaxed);
     if (!route_slot_) return;
-    if (plan_.status == 401) route_slot_->http_401.fetch_add(1, std::memory_order_relaxed);
-    else if (plan_.status == 403) route_slot_->http_403.fetch_add(1, std::memory_order_relaxed);
-    else if (plan_.status == 429) route_slot_->http_429.fetch_add(1, std::memory_order_relaxed);
+    if (plan_->status == 401) route_slot_->http_401.fetch_add(1, std::memory_order_relaxed);
+    else if (plan_->status == 403) route_slot_->http_403.fetch_add(1, std::memory_order_relaxed);
+    else if (plan_->status == 429) route_slot_->http_429.fetch_add(1, std::memory_order_relaxed);
 }
 
 void HttpSession::set_interest(int fd, uint32_t& current, uint32_t wanted) {
@@ -1334,8 +1346,8 @@ void HttpSession::log_request() {
     char extra[96] = "";
     int extra_len = 0;
     if (route_ >= 0) extra_len = snprintf(extra, sizeof extra, "route=%d ", route_ + 1);
-    if (!plan_.request_id.empty() && extra_len >= 0 && size_t(extra_len) < sizeof extra)
-        snprintf(extra + extra_len, sizeof extra - size_t(extra_len), "request_id=%.40s ", plan_.request_id.c_str());
+    if (plan_ && !plan_->request_id.empty() && extra_len >= 0 && size_t(extra_len) < sizeof extra)
+        snprintf(extra + extra_len, sizeof extra - size_t(extra_len), "request_id=%.40s ", plan_->request_id.c_str());
     char line[1024];
     const int n = snprintf(line, sizeof line,
                            "%s %s %s%s/%s \"%.*s HTTP/1.%d\" %d request_bytes=%llu response_bytes=%llu "

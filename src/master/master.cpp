@@ -35,6 +35,7 @@
 #include "master/privileges.hpp"
 #include "master/stats_server.hpp"
 #include "master/steering.hpp"
+#include "master/watcher.hpp"
 #include "shm/catalog.hpp"
 #include "shm/segment.hpp"
 #include "tls/tickets.hpp"
@@ -162,6 +163,8 @@ private:
     void install_signals();
     bool spawn(WorkerProc& w);
     [[noreturn]] void worker_main(const WorkerProc& w);
+    control::Answer switch_config();
+    void watch_config_files();
     void reap_children();
     void undo_worker_counts(uint32_t slot);
     void respawn_due();
@@ -204,6 +207,7 @@ private:
     std::unique_ptr<ControlServer> control_;
     std::unique_ptr<health::HealthChecker> checker_;
     std::unique_ptr<StatsServer> stats_;  // only with global.stats.listen
+    Watcher watcher_;                     // watches nothing unless global.watch
     std::vector<pollfd> pollfds_;
     sigset_t during_wait_{};
 };
@@ -617,10 +621,32 @@ void Master::publish_certificates() {
     shm::publish_certificates(segment_, entries);
 }
 
+// SIGHUP, `epctl reload` and global.watch all come here.
+control::Answer Master::reload() {
+    control::Answer a = switch_config();
+    // After a refused reload too: the configuration kept says what to watch.
+    watch_config_files();
+    return a;
+}
+
+// global.watch: the config file and every file it names (Config::files).
+void Master::watch_config_files() {
+    std::vector<std::string> files;
+    if (cfg_.global.watch) {
+        files = cfg_.files;
+        files.push_back(options_.config_path);
+    }
+    const bool was = watcher_.active();
+    watcher_.watch(files);
+    if (watcher_.active() && !was) LOG_INFO("watch: reloading by itself when %s or a file it names changes",
+                                            options_.config_path.c_str());
+    else if (was && !watcher_.active()) LOG_INFO("watch: off, configuration changes wait for a reload");
+}
+
 // Reload (DESIGN.md §1): validate, bind what is new, publish the catalog
 // (same-named servers keep their slot and so their state and counters), start
 // a new generation, and let the old one finish its connections.
-control::Answer Master::reload() {
+control::Answer Master::switch_config() {
     control::Answer a;
     config::Config next;
     std::shared_ptr<const tls::Contexts> next_tls;
@@ -639,6 +665,7 @@ control::Answer Master::reload() {
         a.text = "configuration is invalid, keeping the running one";
         return a;
     }
+    for (const std::string& w : next.warnings) LOG_WARN("reload: %s", w.c_str());
     if (next.global.run_dir != cfg_.global.run_dir) {
         a.text = "run_dir cannot change on reload (restart easyproxy to move it)";
         LOG_ERROR("reload: %s", a.text.c_str());
@@ -753,7 +780,9 @@ void Master::loop_once() {
     checker_->append_pollfds(pollfds_, now);
     const size_t checker_count = pollfds_.size() - control_count;
     if (stats_) stats_->append_pollfds(pollfds_, now);
-    uint64_t wake = checker_->next_wakeup_ms();
+    const size_t stats_end = pollfds_.size();
+    watcher_.append_pollfds(pollfds_);
+    uint64_t wake = std::min(checker_->next_wakeup_ms(), watcher_.next_wakeup_ms());
     if (stats_) wake = std::min(wake, stats_->next_wakeup_ms());
     if (wake < now + timeout) timeout = wake > now ? wake - now : 0;
     timespec ts{long(timeout / 1000), long(timeout % 1000) * 1000000L};
@@ -761,7 +790,9 @@ void Master::loop_once() {
     const std::span<const pollfd> ready(pollfds_);
     if (n > 0) control_->process(ready.first(control_count));
     checker_->process(ready.subspan(control_count, checker_count), monotonic_ms());
-    if (stats_) stats_->process(ready.subspan(control_count + checker_count), monotonic_ms());
+    if (stats_) stats_->process(ready.subspan(control_count + checker_count, stats_end - control_count - checker_count),
+                                monotonic_ms());
+    watcher_.process(ready.subspan(stats_end), monotonic_ms());
 }
 
 // Logs go to stderr in the foreground and to syslog otherwise, unless
@@ -812,6 +843,7 @@ int Master::run() {
     }
     if (!start_services()) return 1;
     if (!drop_privileges()) return 1;
+    watch_config_files();  // with the rights every later re-arming has
     LOG_NOTICE("easyproxy %s starting with %s (%u workers)", PACKAGE_VERSION, options_.config_path.c_str(),
                workers_count_);
     {
@@ -839,6 +871,10 @@ int Master::run() {
         if (g_child) reap_children();
         if (g_reload) {
             g_reload = 0;
+            reload();
+        }
+        if (const std::string file = watcher_.changed(monotonic_ms()); !file.empty()) {
+            LOG_INFO("config changed (%s), reloading", file.c_str());
             reload();
         }
         enforce_old_generation_deadline();

@@ -72,6 +72,22 @@ def prometheus_http(text, service="svc"):
 ACCESS_RE = re.compile(r'"(\S+) (\S+) (HTTP/1\.[01])" (\d{3})\b')
 
 
+def websocket_client(addr, messages):
+    """python3-websockets' client on ws://ADDR/ws: sends each of `messages`
+    (a Python expression for a list), prints "type length echoed-equal" per
+    echo; the finished process."""
+    script = ("import asyncio, websockets\n"
+              "async def main():\n"
+              "    async with websockets.connect('ws://%s/ws') as ws:\n"
+              "        for m in %s:\n"
+              "            await ws.send(m)\n"
+              "            r = await ws.recv()\n"
+              "            print(type(r).__name__, len(r), r == m)\n"
+              "asyncio.run(asyncio.wait_for(main(), 10))\n" % (addr, messages))
+    return subprocess.run([python_with("websockets"), "-c", script], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=30)
+
+
 def access_entries(path):
     """[(method, target, version, status, termination code)] of the access-log
     lines that name a request (a head rejected before its request line was
@@ -719,16 +735,7 @@ class StreamingTest(HttpCase):
     def test_websocket_echo_with_a_real_client(self):
         o = self.origin()
         p, addr = self.http_proxy([o])
-        script = ("import asyncio, sys, websockets\n"
-                  "async def main():\n"
-                  "    async with websockets.connect('ws://%s/ws') as ws:\n"
-                  "        for m in ['hello', b'\\x00' * 70000, 'x' * 200]:\n"
-                  "            await ws.send(m)\n"
-                  "            r = await ws.recv()\n"
-                  "            print(type(r).__name__, len(r), r == m)\n"
-                  "asyncio.run(asyncio.wait_for(main(), 10))\n" % addr)
-        r = subprocess.run([python_with("websockets"), "-c", script], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, timeout=30)
+        r = websocket_client(addr, "['hello', b'\\x00' * 70000, 'x' * 200]")
         self.assertEqual((r.returncode, r.stdout), (0, "str 5 True\nbytes 70000 True\nstr 200 True\n"), r.stderr)
 
     def test_unrequested_101_is_502(self):   # golden 32

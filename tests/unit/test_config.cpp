@@ -1153,6 +1153,20 @@ TEST(ConfigRoutes, BadHosts) {
                  gateway("    { host = \"\"; service = \"web\"; }"));
 }
 
+// Routes match the decoded form (research/http.md §6), so they are kept and
+// ordered in it: "/%61pi/" is the 5-byte prefix "/api/", after "/api/v1/".
+TEST(ConfigRoutes, UnreservedEscapesInPathsAreDecodedAtLoad) {
+    const Config c = loaded(gateway("    { path_prefix = \"/%61pi/\"; service = \"web\"; },\n"
+                                    "    { path_prefix = \"/api/v1/\"; service = \"web\"; },\n"
+                                    "    { path = \"/a%2Fb%7e\"; service = \"web\"; }"));
+    STRCMP_EQUAL("/a%2Fb~", c.services[0].routes[0].path.c_str());
+    STRCMP_EQUAL("/api/v1/", c.services[0].routes[1].path_prefix.c_str());
+    STRCMP_EQUAL("/api/", c.services[0].routes[2].path_prefix.c_str());
+    CHECK_ERRORS("bad.conf:3: services[0].routes[0].path_prefix: must not hold a \".\" or \"..\" segment "
+                 "(got \"/a/../b\")",
+                 gateway("    { path_prefix = \"/a/%2e%2E/b\"; service = \"web\"; }"));
+}
+
 TEST(ConfigRoutes, BadPathsAndMethods) {
     CHECK_ERRORS("bad.conf:3: services[0].routes[0].path: must start with \"/\" (got \"v1\")",
                  gateway("    { path = \"v1\"; service = \"web\"; }"));
