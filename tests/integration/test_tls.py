@@ -574,6 +574,30 @@ class Reload(TlsCase):
             ["openssl", "x509", "-noout", "-ext", "subjectAltName"], input=out.encode(), stdout=subprocess.PIPE,
             timeout=10).stdout.decode())
 
+    def test_watch_reloads_a_renewed_certificate(self):
+        """With global.watch, renewing the files is enough: no signal."""
+        live_cert, live_key = self.pki.path("live.pem"), self.pki.path("live.key")
+        shutil.copy(self.www[0], live_cert)
+        shutil.copy(self.www[1], live_key)
+        self.origin = Origin(new_ip(), name="o1")
+        self.procs.append(self.origin)
+        svc, self.addr = self.service([{"name": "o1", "address": self.origin.addr}], mode="http",
+                                      tls=self.tls_group(certs=[(live_cert, live_key)]))
+        self.ip, self.port = self.addr.rsplit(":", 1)
+        p = self.proxy([svc], watch=True)
+        renewed = self.pki.issue("renewed", ["www.example.test", "renewed.example.test"])
+        # key first, then the certificate: the reload that sees both matching wins
+        shutil.copy(renewed[1], live_key + ".new")
+        shutil.copy(renewed[0], live_cert + ".new")
+        os.rename(live_key + ".new", live_key)
+        os.rename(live_cert + ".new", live_cert)
+
+        def served_names():
+            code, out = s_client(self.addr, "-CAfile", self.pki.ca, servername="www.example.test")
+            return subprocess.run(["openssl", "x509", "-noout", "-ext", "subjectAltName"], input=out.encode(),
+                                  stdout=subprocess.PIPE, timeout=10).stdout.decode()
+        wait_until(lambda: "renewed.example.test" in served_names(), 10, what="the renewed certificate served")
+
     def test_a_bad_new_certificate_keeps_the_old(self):
         live_cert, live_key = self.pki.path("live.pem"), self.pki.path("live.key")
         shutil.copy(self.www[0], live_cert)
