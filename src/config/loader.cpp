@@ -941,9 +941,10 @@ private:
                 else p.out.emplace_back(name, value);
             });
         }
-        for (auto [key, out] : {std::pair{"request_remove", &m.request_remove},
-                                std::pair{"response_remove", &m.response_remove}}) {
-            r.each_string(key, [&](const Setting& s, const std::string& path, const std::string& text) {
+        for (const auto& side : {std::pair{"request_remove", &m.request_remove},
+                                 std::pair{"response_remove", &m.response_remove}}) {
+            std::vector<std::string>* out = side.second;  // a lambda cannot capture a structured binding in clang 14
+            r.each_string(side.first, [&](const Setting& s, const std::string& path, const std::string& text) {
                 if (is_token(text)) out->push_back(text);
                 else r.error_at(s, path, "must be a header name (an HTTP token) (got " + quoted(text) + ")");
             });
