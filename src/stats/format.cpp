@@ -254,7 +254,7 @@ std::string table_routes(const Snapshot& snap) {
     return t.render(false);
 }
 
-// "2027-01-31" and whole days left (negative once expired).
+// "2027-01-31 12:00" (UTC), and whole days left (negative once expired).
 std::string expiry_date(int64_t unix_s) {
     const time_t t = time_t(unix_s);
     struct tm tm {};
