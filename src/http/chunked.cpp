@@ -43,7 +43,7 @@ int hex_value(uint8_t c) {
 void ChunkedTranscoder::reset(Output out) {
     output_ = out;
     state_ = cSize;
-    remaining_ = size_ = 0;
+    remaining_ = size_ = announced_ = 0;
     count_ = 0;
     pending_len_ = pending_off_ = 0;
 }
@@ -136,6 +136,7 @@ ChunkedTranscoder::Result ChunkedTranscoder::feed(const char* in, size_t in_len,
                 emit(line, n + 2);
             }
             remaining_ = size_;
+            announced_ += size_;  // each chunk's data is read before the next size: far from overflowing
             size_ = 0;
             state_ = cData;
             break;

@@ -139,12 +139,16 @@ public:
     // Writes at most out_cap bytes (out_cap >= 32 always allows progress).
     Result feed(const char* in, size_t in_len, char* out, size_t out_cap);
     bool done() const;
+    // Data bytes announced by the chunk sizes read so far (a body limit can
+    // refuse a chunk before its data arrives).
+    uint64_t announced() const { return announced_; }
 
 private:
     Output output_ = Output::Chunked;
     uint8_t state_ = 0;
     uint64_t remaining_ = 0;     // data bytes left in the current chunk
     uint64_t size_ = 0;          // size being read
+    uint64_t announced_ = 0;     // sum of the chunk sizes read
     uint32_t count_ = 0;         // digits / extension bytes / trailer bytes so far
     // Framing waiting for room in `out` ("<hex>\r\n", "\r\n", a trailer byte):
     // it leaves before any further input is read, so the output never

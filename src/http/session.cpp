@@ -212,6 +212,7 @@ private:
     int route_ = -1;               // the matched route (entry points), in match order
     Plan* plan_ = nullptr;         // what the route's middlewares decided (borrowed while a request is under way)
     shm::RouteSlot* route_slot_ = nullptr;  // the matched route's counters
+    uint64_t body_limit_ = 0;      // max_body_size of the request (0: none)
     int attempts_ = 0;             // servers that failed the request before any response byte (retry)
     bool answer_keeps_ = false;    // the proxy's own answer leaves the client connection open
     int32_t sticky_server_ = -1;   // the server the request's sticky cookie names, if any
@@ -533,6 +534,7 @@ void HttpSession::begin_request() {
         answer(413, "PR");
         return;
     }
+    body_limit_ = max_body;  // a chunked body is refused at the first chunk size going over it
     const std::string& sticky = up_->config().sticky_cookie;
     if (!sticky.empty()) sticky_server_ = up_->find_sticky(cookie(sticky));
     connect_server();
@@ -831,8 +833,10 @@ bool HttpSession::fill_request_body() {
     const ChunkedTranscoder::Result r = req_chunks_.feed(in_ + in_used_, in_len_ - in_used_, out, space);
     in_used_ += uint32_t(r.consumed);
     to_server_.end += uint32_t(r.produced);
-    if (r.error) {
-        if (!resp_started_) answer(400, "PR");
+    const bool too_large = body_limit_ > 0 && req_chunks_.announced() > body_limit_;
+    if (r.error || too_large) {
+        // the server has part of the body: its connection is reset by the answer
+        if (!resp_started_) answer(too_large ? 413 : 400, "PR");
         else abort("CD");
         return false;
     }

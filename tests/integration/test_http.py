@@ -474,6 +474,14 @@ class RefusedRequestTest(HttpCase):
         self.assert_origin_got_nothing(o)
         r, _ = ask(addr, b"POST /digest HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n" + b"x" * 1000)
         self.assertEqual((r.status, r.body), (200, b"1000 %s\n" % hashlib.sha256(b"x" * 1000).hexdigest().encode()))
+        # chunked: refused at the chunk size that goes over the limit
+        chunked = b"POST /digest HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        r, closed = ask(addr, chunked + b"258\r\n" + b"y" * 600 + b"\r\n190\r\n" + b"y" * 400 + b"\r\n1\r\ny\r\n0\r\n\r\n",
+                        close_wait=3)
+        self.assert_made(r, 413)
+        self.assertTrue(closed)
+        r, _ = ask(addr, chunked + b"258\r\n" + b"y" * 600 + b"\r\n190\r\n" + b"y" * 400 + b"\r\n0\r\n\r\n")
+        self.assertEqual((r.status, r.body), (200, b"1000 %s\n" % hashlib.sha256(b"y" * 1000).hexdigest().encode()))
 
 
 class KeepAliveTest(HttpCase):

@@ -693,6 +693,21 @@ TEST(HttpMessageChunked, ExtensionsDroppedTrailersKept) {
     EXPECT_OUTCOME("hello|done rest=0", chunked("5;e=1\r\nhello\r\n0\r\nX-T: y\r\n\r\n", Output::Plain));
 }
 
+// What a body limit reads: the sizes announced so far, counted as each size
+// line is read (before its data), and reset with the transcoder.
+TEST(HttpMessageChunked, AnnouncedCountsChunkSizesAsTheyAreRead) {
+    ChunkedTranscoder t;
+    t.reset(Output::Chunked);
+    char out[64];
+    const std::string in = "a\r\n0123456789\r\n10\r\n01";
+    t.feed(in.data(), 4, out, sizeof out);
+    LONGS_EQUAL(10, t.announced());
+    t.feed(in.data() + 4, in.size() - 4, out, sizeof out);
+    LONGS_EQUAL(26, t.announced());
+    t.reset(Output::Chunked);
+    LONGS_EQUAL(0, t.announced());
+}
+
 TEST(HttpMessageChunked, SizesAreRewrittenCanonically) {
     EXPECT_OUTCOME("a\r\n0123456789\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n|done rest=4",
                    chunked("00A \t;x=\"y\" ;z\r\n0123456789\r\n10\r\n0123456789abcdef\r\n000\r\n\r\nNEXT"));
