@@ -23,7 +23,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import EASYPROXY, new_ip, wait_until  # noqa: E402
-from http_origin import Origin, pattern_digest  # noqa: E402
+from backend import pattern as source_pattern  # noqa: E402
+from http_origin import Origin, pattern_digest, python_with  # noqa: E402
 
 MIB = 1 << 20
 
@@ -343,6 +344,74 @@ class TcpMode(TlsCase):
                         got += chunk
                 self.assertEqual(hashlib.sha256(got).hexdigest(), hashlib.sha256(payload).hexdigest())
         self.assertEqual(self.tls_stats(p)["tls_handshakes"], 1)
+
+    def test_half_close_passes_both_ways(self):
+        """A TLS client's close_notify reaches a plain server as a FIN after
+        exactly the bytes sent, and the answer still comes back; a server's
+        FIN reaches the client as close_notify after exactly its bytes, and
+        the client may still send."""
+        n, m, k = 3 * MIB + 17, 2 * MIB + 5, 12345
+        digest_backend = self.backend(name="digest", mode="digest")
+        source_backend = self.backend(name="source", mode="source", bytes=m)
+        svc_d, addr_d = self.service([digest_backend], name="d", mode="tcp", tls=self.tls_group())
+        svc_s, addr_s = self.service([source_backend], name="s", mode="tcp", tls=self.tls_group())
+        p = self.proxy([svc_d, svc_s])
+        payload = os.urandom(n)
+        s = self.tls_client(addr_d)
+        try:
+            s.sendall(payload)
+            self.assertTrue(self.close_notify(s))
+            answer = self.read_to_eof(s)
+        finally:
+            s.close()
+        self.assertEqual(answer, b"%d %s\n" % (n, hashlib.sha256(payload).hexdigest().encode()))
+        self.assertEqual(digest_backend.count("RECV %d " % n), 1)
+
+        s = self.tls_client(addr_s)
+        try:
+            got = self.read_to_eof(s)       # the server's FIN, as close_notify
+            s.sendall(b"k" * k)             # our direction is still open
+            self.assertFalse(self.close_notify(s))
+        finally:
+            s.close()
+        self.assertEqual((len(got), hashlib.sha256(got).hexdigest()),
+                         (m, hashlib.sha256(b"".join(source_pattern(m))).hexdigest()))
+        wait_until(lambda: source_backend.count("RECV %d %s" % (k, hashlib.sha256(b"k" * k).hexdigest())) == 1, 5,
+                   what="the source server to read our bytes, then EOF")
+        wait_until(lambda: (self.tls_stats(p, "d")["active"], self.tls_stats(p, "s")["active"]) == (0, 0), 5,
+                   what="both connections gone")
+
+    def tls_client(self, addr):
+        ip, port = addr.rsplit(":", 1)
+        ctx = ssl.create_default_context(cafile=self.pki.ca)
+        return ctx.wrap_socket(socket.create_connection((ip, int(port)), timeout=10), server_hostname="www.example.test")
+
+    @staticmethod
+    def close_notify(s):
+        """Closes our write side the TLS way: a close_notify, and reading goes
+        on (RFC 8446 §6.1), as Go's CloseWrite does. Python's unwrap() sends
+        it, then waits for the peer's (unless that came already); non-blocking,
+        it returns at once. Returns whether the peer may still send."""
+        s.setblocking(False)
+        try:
+            s.unwrap()
+            return False
+        except ssl.SSLWantReadError:
+            s.settimeout(10)
+            return True
+
+    @staticmethod
+    def read_to_eof(s):
+        got = bytearray()
+        while True:
+            try:
+                chunk = s.recv(1 << 16)
+            except ssl.SSLZeroReturnError:   # close_notify after our own
+                break
+            if not chunk:
+                break
+            got += chunk
+        return bytes(got)
 
     def test_tls_front_for_redis(self):
         server = shutil.which("redis-server")
