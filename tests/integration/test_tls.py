@@ -157,6 +157,30 @@ class Termination(TlsCase):
         code, out = s_client(self.addr, "-noservername")
         self.assertEqual(subject_cn(out), "www.example.test")   # no SNI: the first is the default
 
+    def test_websocket_over_tls(self):
+        """wss://: the upgrade and the frames after it go through the TLS
+        stream both ways; the connection is gone after the close."""
+        p = self.https_proxy()
+        script = ("import asyncio, ssl, websockets\n"
+                  "async def main():\n"
+                  "    ctx = ssl.create_default_context(cafile=%r)\n"
+                  "    async with websockets.connect('wss://%s/ws', ssl=ctx, server_hostname='www.example.test',\n"
+                  "                                  max_size=None) as ws:\n"
+                  "        for m in ['hello', b'\\x00' * 70000]:\n"
+                  "            await ws.send(m)\n"
+                  "            r = await ws.recv()\n"
+                  "            print(type(r).__name__, len(r), r == m)\n"
+                  "asyncio.run(asyncio.wait_for(main(), 10))\n" % (self.pki.ca, self.addr))
+        r = subprocess.run([python_with("websockets"), "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, timeout=30)
+        self.assertEqual((r.returncode, r.stdout), (0, "str 5 True\nbytes 70000 True\n"), r.stderr)
+        # text, binary, close (code 1000), as the origin logged them
+        frames = lambda: [l.split()[2:] for l in self.origin.output() if l.startswith("WS ")]
+        wait_until(lambda: len(frames()) == 3, 5, what="3 frames logged")
+        self.assertEqual(frames(), [["1", "5"], ["2", "70000"], ["8", "2"]])
+        wait_until(lambda: self.tls_stats(p)["active"] == 0, 5, what="the connection gone after the close")
+        self.assertEqual(self.tls_stats(p)["tls_handshakes"], 1)
+
     def test_tls11_refused_when_min_version_is_12(self):
         p = self.https_proxy(tls=self.tls_group(min_version="1.2"))
         code, out = s_client(self.addr, "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0", servername="www.example.test")
