@@ -1,8 +1,9 @@
 """TLS termination (DESIGN §9) with real clients: curl and openssl s_client
 over TLS 1.2 and 1.3, SNI, the protocol floor, session resumption across
-workers, bulk transfers both ways, handshakes that never finish, tcp mode in
-front of a plain server, `easyproxy -t` on bad files, and reloads that swap a
-certificate (or refuse a bad one).
+workers, bulk transfers both ways, a WebSocket over wss://, handshakes that
+never finish, tcp mode in front of a plain server (half-closes included),
+`easyproxy -t` on bad files, and reloads that swap a certificate (or refuse a
+bad one).
 
 Certificates are made at test time with the openssl command into the test's
 temporary directory: a test CA, server certificates with SANs signed by it,
