@@ -1,8 +1,9 @@
 """TLS termination (DESIGN §9) with real clients: curl and openssl s_client
 over TLS 1.2 and 1.3, SNI, the protocol floor, session resumption across
-workers, bulk transfers both ways, handshakes that never finish, tcp mode in
-front of a plain server, `easyproxy -t` on bad files, and reloads that swap a
-certificate (or refuse a bad one).
+workers, bulk transfers both ways, a WebSocket over wss://, handshakes that
+never finish, tcp mode in front of a plain server (half-closes included),
+`easyproxy -t` on bad files, and reloads that swap a certificate (or refuse a
+bad one).
 
 Certificates are made at test time with the openssl command into the test's
 temporary directory: a test CA, server certificates with SANs signed by it,
@@ -23,7 +24,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import EASYPROXY, new_ip, wait_until  # noqa: E402
-from http_origin import Origin, pattern_digest  # noqa: E402
+from backend import pattern as source_pattern  # noqa: E402
+from http_origin import Origin, pattern_digest, python_with  # noqa: E402
 
 MIB = 1 << 20
 
@@ -155,6 +157,30 @@ class Termination(TlsCase):
             self.assertEqual(subject_cn(out), cn, name)
         code, out = s_client(self.addr, "-noservername")
         self.assertEqual(subject_cn(out), "www.example.test")   # no SNI: the first is the default
+
+    def test_websocket_over_tls(self):
+        """wss://: the upgrade and the frames after it go through the TLS
+        stream both ways; the connection is gone after the close."""
+        p = self.https_proxy()
+        script = ("import asyncio, ssl, websockets\n"
+                  "async def main():\n"
+                  "    ctx = ssl.create_default_context(cafile=%r)\n"
+                  "    async with websockets.connect('wss://%s/ws', ssl=ctx, server_hostname='www.example.test',\n"
+                  "                                  max_size=None) as ws:\n"
+                  "        for m in ['hello', b'\\x00' * 70000]:\n"
+                  "            await ws.send(m)\n"
+                  "            r = await ws.recv()\n"
+                  "            print(type(r).__name__, len(r), r == m)\n"
+                  "asyncio.run(asyncio.wait_for(main(), 10))\n" % (self.pki.ca, self.addr))
+        r = subprocess.run([python_with("websockets"), "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, timeout=30)
+        self.assertEqual((r.returncode, r.stdout), (0, "str 5 True\nbytes 70000 True\n"), r.stderr)
+        # text, binary, close (code 1000), as the origin logged them
+        frames = lambda: [l.split()[2:] for l in self.origin.output() if l.startswith("WS ")]
+        wait_until(lambda: len(frames()) == 3, 5, what="3 frames logged")
+        self.assertEqual(frames(), [["1", "5"], ["2", "70000"], ["8", "2"]])
+        wait_until(lambda: self.tls_stats(p)["active"] == 0, 5, what="the connection gone after the close")
+        self.assertEqual(self.tls_stats(p)["tls_handshakes"], 1)
 
     def test_tls11_refused_when_min_version_is_12(self):
         p = self.https_proxy(tls=self.tls_group(min_version="1.2"))
@@ -343,6 +369,74 @@ class TcpMode(TlsCase):
                         got += chunk
                 self.assertEqual(hashlib.sha256(got).hexdigest(), hashlib.sha256(payload).hexdigest())
         self.assertEqual(self.tls_stats(p)["tls_handshakes"], 1)
+
+    def test_half_close_passes_both_ways(self):
+        """A TLS client's close_notify reaches a plain server as a FIN after
+        exactly the bytes sent, and the answer still comes back; a server's
+        FIN reaches the client as close_notify after exactly its bytes, and
+        the client may still send."""
+        n, m, k = 3 * MIB + 17, 2 * MIB + 5, 12345
+        digest_backend = self.backend(name="digest", mode="digest")
+        source_backend = self.backend(name="source", mode="source", bytes=m)
+        svc_d, addr_d = self.service([digest_backend], name="d", mode="tcp", tls=self.tls_group())
+        svc_s, addr_s = self.service([source_backend], name="s", mode="tcp", tls=self.tls_group())
+        p = self.proxy([svc_d, svc_s])
+        payload = os.urandom(n)
+        s = self.tls_client(addr_d)
+        try:
+            s.sendall(payload)
+            self.assertTrue(self.close_notify(s))
+            answer = self.read_to_eof(s)
+        finally:
+            s.close()
+        self.assertEqual(answer, b"%d %s\n" % (n, hashlib.sha256(payload).hexdigest().encode()))
+        self.assertEqual(digest_backend.count("RECV %d " % n), 1)
+
+        s = self.tls_client(addr_s)
+        try:
+            got = self.read_to_eof(s)       # the server's FIN, as close_notify
+            s.sendall(b"k" * k)             # our direction is still open
+            self.assertFalse(self.close_notify(s))
+        finally:
+            s.close()
+        self.assertEqual((len(got), hashlib.sha256(got).hexdigest()),
+                         (m, hashlib.sha256(b"".join(source_pattern(m))).hexdigest()))
+        wait_until(lambda: source_backend.count("RECV %d %s" % (k, hashlib.sha256(b"k" * k).hexdigest())) == 1, 5,
+                   what="the source server to read our bytes, then EOF")
+        wait_until(lambda: (self.tls_stats(p, "d")["active"], self.tls_stats(p, "s")["active"]) == (0, 0), 5,
+                   what="both connections gone")
+
+    def tls_client(self, addr):
+        ip, port = addr.rsplit(":", 1)
+        ctx = ssl.create_default_context(cafile=self.pki.ca)
+        return ctx.wrap_socket(socket.create_connection((ip, int(port)), timeout=10), server_hostname="www.example.test")
+
+    @staticmethod
+    def close_notify(s):
+        """Closes our write side the TLS way: a close_notify, and reading goes
+        on (RFC 8446 §6.1), as Go's CloseWrite does. Python's unwrap() sends
+        it, then waits for the peer's (unless that came already); non-blocking,
+        it returns at once. Returns whether the peer may still send."""
+        s.setblocking(False)
+        try:
+            s.unwrap()
+            return False
+        except ssl.SSLWantReadError:
+            s.settimeout(10)
+            return True
+
+    @staticmethod
+    def read_to_eof(s):
+        got = bytearray()
+        while True:
+            try:
+                chunk = s.recv(1 << 16)
+            except ssl.SSLZeroReturnError:   # close_notify after our own
+                break
+            if not chunk:
+                break
+            got += chunk
+        return bytes(got)
 
     def test_tls_front_for_redis(self):
         server = shutil.which("redis-server")
