@@ -72,18 +72,23 @@ def prometheus_http(text, service="svc"):
 ACCESS_RE = re.compile(r'"(\S+) (\S+) (HTTP/1\.[01])" (\d{3})\b')
 
 
-def websocket_client(addr, messages):
-    """python3-websockets' client on ws://ADDR/ws: sends each of `messages`
-    (a Python expression for a list), prints "type length echoed-equal" per
-    echo; the finished process."""
-    script = ("import asyncio, websockets\n"
+def websocket_client(addr, messages, cafile=None, server_hostname=None):
+    """python3-websockets' client on ws://ADDR/ws (wss:// trusting `cafile`
+    when given): sends each of `messages` (a Python expression for a list),
+    prints "type length echoed-equal" per echo; the finished process."""
+    if cafile:
+        url, tls = "wss://%s/ws" % addr, ", ssl=ssl.create_default_context(cafile=%r), server_hostname=%r" % (
+            cafile, server_hostname)
+    else:
+        url, tls = "ws://%s/ws" % addr, ""
+    script = ("import asyncio, ssl, websockets\n"
               "async def main():\n"
-              "    async with websockets.connect('ws://%s/ws') as ws:\n"
+              "    async with websockets.connect(%r%s, max_size=None) as ws:\n"
               "        for m in %s:\n"
               "            await ws.send(m)\n"
               "            r = await ws.recv()\n"
               "            print(type(r).__name__, len(r), r == m)\n"
-              "asyncio.run(asyncio.wait_for(main(), 10))\n" % (addr, messages))
+              "asyncio.run(asyncio.wait_for(main(), 10))\n" % (url, tls, messages))
     return subprocess.run([python_with("websockets"), "-c", script], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, timeout=30)
 

@@ -25,7 +25,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import EASYPROXY, new_ip, wait_until  # noqa: E402
 from backend import pattern as source_pattern  # noqa: E402
-from http_origin import Origin, pattern_digest, python_with  # noqa: E402
+from http_origin import Origin, pattern_digest  # noqa: E402
+from test_http import websocket_client  # noqa: E402
 
 MIB = 1 << 20
 
@@ -162,18 +163,8 @@ class Termination(TlsCase):
         """wss://: the upgrade and the frames after it go through the TLS
         stream both ways; the connection is gone after the close."""
         p = self.https_proxy()
-        script = ("import asyncio, ssl, websockets\n"
-                  "async def main():\n"
-                  "    ctx = ssl.create_default_context(cafile=%r)\n"
-                  "    async with websockets.connect('wss://%s/ws', ssl=ctx, server_hostname='www.example.test',\n"
-                  "                                  max_size=None) as ws:\n"
-                  "        for m in ['hello', b'\\x00' * 70000]:\n"
-                  "            await ws.send(m)\n"
-                  "            r = await ws.recv()\n"
-                  "            print(type(r).__name__, len(r), r == m)\n"
-                  "asyncio.run(asyncio.wait_for(main(), 10))\n" % (self.pki.ca, self.addr))
-        r = subprocess.run([python_with("websockets"), "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, timeout=30)
+        r = websocket_client(self.addr, "['hello', b'\\x00' * 70000]", cafile=self.pki.ca,
+                             server_hostname="www.example.test")
         self.assertEqual((r.returncode, r.stdout), (0, "str 5 True\nbytes 70000 True\n"), r.stderr)
         # text, binary, close (code 1000), as the origin logged them
         frames = lambda: [l.split()[2:] for l in self.origin.output() if l.startswith("WS ")]
