@@ -10,8 +10,28 @@
 
 #include "config/loader.hpp"
 #include "config/summary.hpp"
+#include "kernel/sockmap.hpp"
 #include "master/master.hpp"
 #include "tls/context.hpp"
+
+namespace {
+
+// -t loads the program the way the master would, and says whether the
+// services that ask for the kernel relay will have it.
+void report_sockmap(const ep::config::Config& cfg) {
+    std::string names;
+    for (const auto& svc : cfg.services)
+        if (svc.relay == ep::config::Relay::Sockmap) names += (names.empty() ? "" : ", ") + svc.name;
+    if (names.empty()) return;
+    std::string why;
+    if (ep::kernel::Sockmap::load(1, 1, why))
+        std::cout << "relay = \"sockmap\": available (" << names << ")\n";
+    else
+        std::cerr << "warning: relay = \"sockmap\" is not available here: " << why << "; " << names
+                  << " will relay in the worker\n";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"easyproxy - TCP load balancer (master + preforked poll() workers)", "easyproxy"};
@@ -49,6 +69,7 @@ int main(int argc, char** argv) {
     // like a mistake is said where the operator is looking.
     for (const std::string& w : cfg.warnings) std::cerr << w << "\n";
     if (test_only) {
+        report_sockmap(cfg);
         std::cout << config_path << ": configuration is valid\n" << ep::config::route_table(cfg);
         return 0;
     }

@@ -16,6 +16,9 @@ enum class CheckType { None, Tcp, Http, SendExpect };
 enum class LogLevel { Debug, Info, Notice, Warning, Error };
 enum class LogTarget { Default, Stderr, Syslog };  // Default: stderr with -f, syslog otherwise
 enum class Poller { Auto, Poll, Epoll };
+// Who moves a tcp service's bytes: the worker (buffers, splice), or the
+// kernel once a connection is established (a BPF sockmap, kernel/).
+enum class Relay { Worker, Sockmap };
 
 struct HealthCheck {
     CheckType type = CheckType::None;  // None: no health_check group
@@ -179,6 +182,10 @@ struct Service {
     std::vector<net::Cidr> allow;
     std::vector<net::Cidr> deny;
     ProxyProtocol proxy_protocol = ProxyProtocol::Off;
+    Relay relay = Relay::Worker;
+    // relay = "sockmap": bytes the worker relays itself before it hands a
+    // connection to the kernel (a short one costs more to hand over than it saves).
+    uint64_t sockmap_after = 65536;
     HealthCheck health_check;
     Passive passive;
     Http http;

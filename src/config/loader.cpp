@@ -38,6 +38,7 @@ struct EnumName {
 constexpr EnumName<Mode> kModes[] = {{"tcp", Mode::Tcp}, {"http", Mode::Http}};
 constexpr EnumName<ProxyProtocol> kProxyProtocols[] = {
     {"off", ProxyProtocol::Off}, {"v1", ProxyProtocol::V1}, {"v2", ProxyProtocol::V2}};
+constexpr EnumName<Relay> kRelays[] = {{"worker", Relay::Worker}, {"sockmap", Relay::Sockmap}};
 constexpr EnumName<CheckType> kCheckTypes[] = {
     {"tcp", CheckType::Tcp}, {"http", CheckType::Http}, {"send-expect", CheckType::SendExpect}};
 constexpr EnumName<LogLevel> kLogLevels[] = {{"debug", LogLevel::Debug},
@@ -542,10 +543,26 @@ private:
         r.get_cidr_list("allow", stats.allow);
     }
 
+    // relay = "sockmap" hands established tcp connections to the kernel, which
+    // cannot decrypt: no TLS on either side.
+    void read_relay(Reader& r, Service& svc) {
+        r.get_enum("relay", svc.relay, kRelays);
+        long long after = 0;
+        if (r.get_int64("sockmap_after", after, 0, 1ll << 50)) svc.sockmap_after = uint64_t(after);
+        if (r.find("sockmap_after") && svc.relay != Relay::Sockmap)
+            r.error_at("sockmap_after", "only with relay = \"sockmap\"");
+        if (svc.relay != Relay::Sockmap) return;
+        if (svc.mode != Mode::Tcp)
+            r.error_at("relay", "\"sockmap\" is only for mode = \"tcp\" services (an HTTP session reads every byte)");
+        else if (r.find("tls") || r.find("server_tls"))
+            r.error_at("relay", "\"sockmap\" cannot relay TLS (the kernel would have to decrypt): remove tls/server_tls "
+                                "or use relay = \"worker\"");
+    }
+
     void read_service(Reader& r, size_t index, Service& svc) {
         svc.line = r.line();
         r.check_unknown_keys({"name", "listen", "mode", "balance", "connect_timeout", "idle_timeout",
-                              "retries", "max_connections", "allow", "deny", "proxy_protocol",
+                              "retries", "max_connections", "allow", "deny", "proxy_protocol", "relay", "sockmap_after",
                               "health_check", "passive", "http", "keepalive", "servers", "routes",
                               "middlewares", "sticky", "tls", "server_tls"});
         r.require({"name"});
@@ -561,6 +578,7 @@ private:
         r.get_cidr_list("allow", svc.allow);
         r.get_cidr_list("deny", svc.deny);
         r.get_enum("proxy_protocol", svc.proxy_protocol, kProxyProtocols);
+        read_relay(r, svc);
         r.with_group("health_check", [&](Reader& hc) { read_health_check(hc, svc.health_check); });
         r.with_group("passive", [&](Reader& p) {
             p.check_unknown_keys({"max_fails", "fail_timeout"});

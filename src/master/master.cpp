@@ -30,6 +30,7 @@
 #include "config/summary.hpp"
 #include "control/protocol.hpp"
 #include "health/checker.hpp"
+#include "kernel/sockmap.hpp"
 #include "master/control_server.hpp"
 #include "master/listeners.hpp"
 #include "master/privileges.hpp"
@@ -67,6 +68,9 @@ void on_signal(int sig) {
     }
 }
 
+// relay = "sockmap": connections a worker may have in the kernel at once
+// (beyond it, it relays them itself). 32 bytes of kernel memory each way.
+constexpr int kSockmapPerWorker = 16384;
 constexpr int kMasterSignals[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1};
 constexpr uint64_t kTickMs = 1000;
 // With the watchdog on, the loop looks at the workers' heartbeats this often;
@@ -155,6 +159,7 @@ public:
 
 private:
     bool start_services();
+    void load_sockmap(const char* when);
     void loop_once();
     bool lock_run_dir();
     void raise_fd_limit();
@@ -193,6 +198,9 @@ private:
     // rate_limit buckets: one table for the master's life, so limits hold
     // across workers and across reloads
     std::unique_ptr<http::RateTable> rates_;
+    // relay = "sockmap": the BPF program and maps, loaded while privileged
+    // (at start, or at a reload that first asks for them) and kept for life
+    std::unique_ptr<kernel::Sockmap> sockmap_;
     uint64_t old_generations_deadline_ = 0;  // hard stop for draining generations
     std::vector<WorkerProc> workers_;
     Steering steering_;
@@ -294,6 +302,24 @@ void Master::create_shared_memory() {
     if (!rates_) LOG_WARN("rate limits are off: no shared memory for their table: %s", std::strerror(errno));
 }
 
+// Loaded once, when a service first asks for it; without it such a service
+// relays in the worker, as with relay = "worker", and the log says why.
+void Master::load_sockmap(const char* when) {
+    std::string names;
+    for (const auto& svc : cfg_.services)
+        if (svc.relay == config::Relay::Sockmap) names += (names.empty() ? "" : ", ") + svc.name;
+    if (names.empty() || sockmap_) return;
+    std::string why;
+    const uint32_t per_worker = uint32_t(std::min(cfg_.global.max_connections, kSockmapPerWorker));
+    sockmap_ = kernel::Sockmap::load(uint32_t(segment_.workers().size()), per_worker, why);
+    if (sockmap_)
+        LOG_INFO("%srelay = \"sockmap\": BPF program loaded (%u connections per worker in the kernel)", when,
+                 per_worker);
+    else
+        LOG_WARN("%srelay = \"sockmap\" is not available: %s; %s relay%s in the worker", when, why.c_str(),
+                 names.c_str(), names.find(',') == std::string::npos ? "s" : "");
+}
+
 void Master::install_signals() {
     struct sigaction sa {};
     sa.sa_handler = on_signal;
@@ -367,7 +393,10 @@ void Master::worker_main(const WorkerProc& w) {
     // worker has installed its handlers: a stop signal that arrives right
     // after the fork waits for the worker's loop instead of killing it.
     for (int sig : kMasterSignals) signal(sig, SIG_DFL);
-    close_fds_except(listeners_.fds_of_set(w.set));
+    std::vector<int> keep = listeners_.fds_of_set(w.set);
+    if (sockmap_)
+        for (int fd : sockmap_->fds()) keep.push_back(fd);
+    close_fds_except(std::move(keep));
     drop_all_capabilities();  // a worker never binds: it needs no privilege
     init_logging();
     static char role[32];
@@ -383,6 +412,7 @@ void Master::worker_main(const WorkerProc& w) {
     setup.generation = w.generation;
     setup.listeners = listeners_.for_set(w.set);
     setup.rates = rates_.get();
+    setup.sockmap = sockmap_.get();
     const int code = worker::run(setup);
     _exit(code);
 }
@@ -713,6 +743,7 @@ control::Answer Master::switch_config() {
     old_generations_deadline_ = monotonic_ms() + cfg_.global.shutdown_timeout_ms + 1000;
     log::set_level(to_log_level(cfg_.global.log.level));
     restore_admin_state(cfg_, segment_);
+    load_sockmap("reload: ");
     control_->set_config(cfg_);
     checker_ = std::make_unique<health::HealthChecker>(cfg_, segment_, tls_.get());
     if (stats_) stats_->set_config(cfg_);
@@ -842,6 +873,7 @@ int Master::run() {
         tls::rotation_due(monotonic_ms());  // starts the schedule
     }
     if (!start_services()) return 1;
+    load_sockmap("");
     if (!drop_privileges()) return 1;
     watch_config_files();  // with the rights every later re-arming has
     LOG_NOTICE("easyproxy %s starting with %s (%u workers)", PACKAGE_VERSION, options_.config_path.c_str(),

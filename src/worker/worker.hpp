@@ -10,6 +10,9 @@
 #include "shm/segment.hpp"
 #include "tls/context.hpp"
 
+namespace ep::kernel {
+class Sockmap;
+}
 namespace ep::http {
 class RateTable;
 }
@@ -30,6 +33,7 @@ struct Setup {
     uint64_t generation;
     std::vector<ListenerRef> listeners;
     http::RateTable* rates = nullptr;  // rate_limit buckets shared by all workers (made by the master)
+    kernel::Sockmap* sockmap = nullptr;  // relay = "sockmap" (loaded by the master); null: not available
 };
 
 // Runs the worker loop until told to stop; returns the process exit code.
