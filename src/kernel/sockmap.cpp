@@ -12,7 +12,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstdarg>
 #include <cstring>
 
@@ -41,6 +43,14 @@ bool cookie_of(int fd, uint64_t& cookie) {
     return ::getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len) == 0;
 }
 
+// Only an established socket may enter a SOCKMAP (EOPNOTSUPP otherwise): a
+// peer that already sent FIN keeps its pair with the worker.
+bool established(int fd) {
+    tcp_info info{};
+    socklen_t len = sizeof info;
+    return ::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0 && info.tcpi_state == BPF_TCP_ESTABLISHED;
+}
+
 // A socket in the SOCKMAP runs the program on the next segment only; one
 // SO_RCVLOWAT call runs it at once on what is already queued.
 void run_on_queued(int fd) {
@@ -50,17 +60,14 @@ void run_on_queued(int fd) {
 
 }  // namespace
 
-SocketBytes socket_bytes(int fd) {
-    SocketBytes b;
+uint64_t queued_bytes(int fd) {
     tcp_info info{};
     socklen_t len = sizeof info;
     int outq = 0;
-    if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0 || ::ioctl(fd, SIOCOUTQ, &outq) != 0) return b;
-    b.received = info.tcpi_bytes_received;
-    b.queued = info.tcpi_bytes_acked + uint64_t(outq);
-    b.idle_ms = std::min(info.tcpi_last_data_recv, info.tcpi_last_data_sent);
-    b.ok = true;
-    return b;
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0 || ::ioctl(fd, SIOCOUTQ, &outq) != 0 ||
+        len < offsetof(tcp_info, tcpi_bytes_acked) + sizeof info.tcpi_bytes_acked)
+        return kNoCount;
+    return info.tcpi_bytes_acked + uint64_t(outq);
 }
 
 std::unique_ptr<Sockmap> Sockmap::load(uint32_t slots, uint32_t per_slot, std::string& why) {
@@ -104,13 +111,17 @@ Sockmap::~Sockmap() {
 
 std::vector<int> Sockmap::fds() const { return {socks_, flow_of_, flows_fd_}; }
 
-bool Sockmap::attach(int client, int server, uint32_t up, uint32_t down) {
+Attach Sockmap::attach(int client, int server, uint32_t up, uint32_t down) {
     if (up >= count_ || down >= count_) {
         errno = ENOSPC;
-        return false;
+        return Attach::Refused;
+    }
+    if (!established(client) || !established(server)) {
+        errno = ENOTCONN;
+        return Attach::Refused;
     }
     uint64_t client_cookie = 0, server_cookie = 0;
-    if (!cookie_of(client, client_cookie) || !cookie_of(server, server_cookie)) return false;
+    if (!cookie_of(client, client_cookie) || !cookie_of(server, server_cookie)) return Attach::Refused;
     flows_[up] = ep_flow{};
     flows_[down] = ep_flow{};
     const uint64_t to_server = uint64_t(server), to_client = uint64_t(client);
@@ -118,18 +129,23 @@ bool Sockmap::attach(int client, int server, uint32_t up, uint32_t down) {
     // is in the SOCKMAP, and then finds its flow with no credit (it passes).
     if (bpf_map_update_elem(flow_of_, &client_cookie, &up, BPF_ANY) != 0 ||
         bpf_map_update_elem(flow_of_, &server_cookie, &down, BPF_ANY) != 0 ||
-        bpf_map_update_elem(socks_, &up, &to_server, BPF_ANY) != 0 ||
-        bpf_map_update_elem(socks_, &down, &to_client, BPF_ANY) != 0) {
+        bpf_map_update_elem(socks_, &up, &to_server, BPF_ANY) != 0) {
         const int err = errno;
         detach(client, server);
-        bpf_map_delete_elem(socks_, &up);
-        bpf_map_delete_elem(socks_, &down);
         errno = err;
-        return false;
+        return Attach::Refused;
+    }
+    // The server socket is in: its passed bytes live in its psock now, and
+    // taking it out would drop them.
+    if (bpf_map_update_elem(socks_, &down, &to_client, BPF_ANY) != 0) {
+        const int err = errno;
+        detach(client, server);
+        errno = err;
+        return Attach::Broken;
     }
     run_on_queued(client);
     run_on_queued(server);
-    return true;
+    return Attach::Done;
 }
 
 void Sockmap::detach(int client, int server) {

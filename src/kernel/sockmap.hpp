@@ -13,14 +13,17 @@ struct bpf_object;
 
 namespace ep::kernel {
 
-// Counters of one socket as TCP_INFO and SIOCOUTQ give them.
-struct SocketBytes {
-    uint64_t received = 0;   // tcpi_bytes_received (a received FIN counts one)
-    uint64_t queued = 0;     // bytes ever put in its send queue: acked + SIOCOUTQ
-    uint64_t idle_ms = 0;    // since the last data received or sent
-    bool ok = false;
+// Bytes ever put in a TCP socket's send queue: TCP_INFO's bytes_acked plus
+// SIOCOUTQ (its SYN counts one on the side that connected). kNoCount when
+// the socket cannot say.
+inline constexpr uint64_t kNoCount = ~uint64_t(0);
+uint64_t queued_bytes(int fd);
+
+enum class Attach {
+    Done,
+    Refused,  // nothing changed: the worker relays the pair itself
+    Broken,   // one socket is in the map and the other is not: close the pair
 };
-SocketBytes socket_bytes(int fd);
 
 class Sockmap {
 public:
@@ -41,10 +44,10 @@ public:
     ep_flow& flow(uint32_t index) { return flows_[index]; }
 
     // Hands the pair to the kernel with no credit yet: bytes arriving from
-    // here on are passed (left on their socket) until grant(). Whatever was
-    // queued on either socket before is passed too. False and errno when a
-    // map refuses (the caller keeps relaying itself).
-    bool attach(int client, int server, uint32_t up, uint32_t down);
+    // here on are passed (left on their socket) until the worker grants
+    // some (ep_flow::limit). Whatever was queued on either socket before is
+    // passed too. errno says why when it is not Done.
+    Attach attach(int client, int server, uint32_t up, uint32_t down);
     // Takes the pair out (their cookies); the sockets leave the SOCKMAP when
     // they close. Safe after a failed attach.
     void detach(int client, int server);

@@ -366,6 +366,8 @@ bool Master::spawn(WorkerProc& w) {
     ws.bytes_spliced.store(0);
     ws.cold_fds.store(0);
     ws.local_errors.store(0);
+    ws.kernel_relays.store(0);
+    ws.bytes_kernel.store(0);
     ws.listener_set = w.set;
     ws.state.store(uint32_t(shm::WorkerState::Running));
     const pid_t master_pid = getpid();

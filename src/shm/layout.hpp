@@ -16,7 +16,7 @@
 namespace ep::shm {
 
 inline constexpr uint32_t kMagic = 0x50505945;  // "EYPP" little-endian
-inline constexpr uint32_t kLayoutVersion = 4;
+inline constexpr uint32_t kLayoutVersion = 5;
 inline constexpr size_t kNameMax = 64;     // service / server names, NUL included
 inline constexpr size_t kAddressMax = 128; // formatted address, NUL included
 inline constexpr size_t kTextMax = 96;     // last health-check result text
@@ -165,6 +165,8 @@ struct alignas(64) WorkerSlot {
     std::atomic<uint64_t> bytes_spliced;   // relayed by splice() instead of through a buffer
     std::atomic<uint64_t> cold_fds;        // poll() backend: fds parked in the cold set now
     std::atomic<uint64_t> local_errors;    // accept/socket/connect failures of the proxy's own resources
+    std::atomic<uint64_t> kernel_relays;   // relay = "sockmap": connections handed to the kernel
+    std::atomic<uint64_t> bytes_kernel;    // relayed by the kernel (BPF sockmap), never seen by the worker
 };
 
 // One certificate a TLS listener serves (DESIGN.md §9): what stats show of

@@ -29,9 +29,21 @@ struct Flow {
     uint8_t full_reads = 0;  // consecutive reads that filled the buffer
     bool eof = false;
     bool shut = false;
+    bool held = false;   // kernel relay: not read until its destination's queue drains
     bool spliced() const { return pipe_r >= 0; }
     bool pending() const { return start < end || piped > 0; }
     bool done() const { return eof && shut; }
+};
+
+// relay = "sockmap": one direction while the kernel relays it. The program's
+// counters (kernel/relay_flow.h) and TCP's say where every byte is.
+struct KernelFlow {
+    uint32_t index = 0;        // in the flow table
+    uint64_t base_queued = 0;  // bytes ever queued on the destination when handed over
+    uint64_t written = 0;      // bytes the worker itself sent to the destination since
+    uint64_t read = 0;         // passed bytes the worker read from the source since
+    uint64_t counted = 0;      // redirected bytes already added to the byte counters
+    bool fin = false;          // the source sent FIN (passed on once its bytes are out)
 };
 
 // Securing: connected to a server with server_tls, handshaking with it.
@@ -60,9 +72,12 @@ struct Connection final : Handler, Timer {
     uint32_t client_interest = 0;
     uint32_t server_interest = 0;
     char term[3] = "--";        // access-log termination code
+    int32_t kernel_n = -1;      // relay = "sockmap": its number among the worker's; -1: relayed by the worker
+    KernelFlow kup, kdown;      // while kernel_n >= 0
+    uint8_t kernel_wait_ms = 0; // back-off of the re-check while a flow is held
 
     void on_io(int fd, uint32_t events) override;
-    void on_timer() override;  // the connect timeout
+    void on_timer() override;  // the connect timeout; in the kernel relay, a held flow's re-check
     void close(const char* term) override;
     void housekeeping(uint64_t now_ms) override;
     tls::Stream& io_of(int fd) { return fd == client.get() ? client_io : server_io; }

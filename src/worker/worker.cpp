@@ -23,6 +23,7 @@
 #include "http/router.hpp"
 #include "http/server_pool.hpp"
 #include "http/session.hpp"
+#include "kernel/sockmap.hpp"
 #include "net/proxy_protocol.hpp"
 #include "net/socket.hpp"
 #include "util/clock.hpp"
@@ -64,7 +65,7 @@ uint64_t seed_from_kernel() {
 
 void Listener::on_io(int, uint32_t) { worker->on_accept_ready(*this); }
 void Connection::on_io(int fd, uint32_t events) { worker->on_connection_io(*this, fd, events); }
-void Connection::on_timer() { worker->on_connect_timeout(*this); }
+void Connection::on_timer() { worker->on_connection_timer(*this); }
 void Connection::close(const char* code) { worker->close_connection(*this, code); }
 void Connection::housekeeping(uint64_t) { worker->relay_housekeeping(*this); }
 
@@ -76,6 +77,7 @@ Worker::Worker(const Setup& setup, std::unique_ptr<Poller> poller)
       sessions_(setup.segment->sessions(setup.slot)),
       poller_(std::move(poller)),
       middlewares_(*setup.config, setup.rates),
+      sockmap_(setup.sockmap),
       rng_(seed_from_kernel()) {
     auto all_services = setup.segment->services();
     auto all_servers = setup.segment->servers();
@@ -97,6 +99,10 @@ Worker::Worker(const Setup& setup, std::unique_ptr<Poller> poller)
     }
     auto all_middlewares = setup.segment->middlewares();
     for (uint32_t x : setup.slots->middleware) middleware_slots_.push_back(&all_middlewares[x]);
+    if (sockmap_) {
+        sockmap_->forget_slot(setup.slot);  // what a killed worker in this slot left
+        for (int32_t n = int32_t(sockmap_->per_slot()) - 1; n >= 0; --n) free_kernel_.push_back(n);
+    }
     free_sessions_.reserve(sessions_.size());
     for (int32_t i = int32_t(sessions_.size()) - 1; i >= 0; --i) free_sessions_.push_back(i);
     for (const auto& ref : setup.listeners) {
@@ -412,6 +418,11 @@ void Worker::server_handshake(Connection& c) {
     if (c.phase != Phase::Closed) start_connect(c);
 }
 
+void Worker::on_connection_timer(Connection& c) {
+    if (c.kernel_n >= 0) kernel_recheck(c);
+    else on_connect_timeout(c);
+}
+
 void Worker::on_connect_timeout(Connection& c) {
     poller_->forget(c.server.get());
     c.server_interest = 0;
@@ -483,8 +494,11 @@ void Worker::begin_relay(Connection& c) {
         std::memcpy(c.up.buf, header.data(), header.size());
         c.up.start = 0;
         c.up.end = uint32_t(header.size());
-        if (flush(c, c.up, c.server.get())) update_interest(c);
+        if (!flush(c, c.up, c.server.get())) return;
+        update_interest(c);
     }
+    hand_to_kernel(c);  // with sockmap_after = 0, at once
+    if (c.phase != Phase::Closed) update_interest(c);
 }
 
 // A session slot is taken at accept and records the server once one is
@@ -557,6 +571,10 @@ void Worker::on_connection_io(Connection& c, int fd, uint32_t events) {
         if (fd == c.server.get()) server_handshake(c);
         return;
     }
+    if (c.kernel_n >= 0) {
+        kernel_io(c, fd, events);
+        return;
+    }
     const bool is_client = fd == c.client.get();
     const int other = is_client ? c.server.get() : c.client.get();
     Flow& incoming = is_client ? c.up : c.down;   // bytes read from fd
@@ -587,7 +605,8 @@ void Worker::on_connection_io(Connection& c, int fd, uint32_t events) {
         close_connection(c, "--");
         return;
     }
-    update_interest(c);
+    hand_to_kernel(c);
+    if (c.phase != Phase::Closed) update_interest(c);
 }
 
 // Reads once from `from` and writes what it got to `to`. Returns false when
@@ -706,9 +725,9 @@ void Worker::count_bytes(Connection& c, bool upstream, size_t n) {
 // writes a side only while bytes wait for it.
 void Worker::update_interest(Connection& c) {
     // A blocked TLS call adds the direction it waits for.
-    const uint32_t ci = (!c.up.eof && !c.up.pending() ? kRead : 0) | (c.down.pending() ? kWrite : 0) |
+    const uint32_t ci = (!c.up.eof && !c.up.pending() && !c.up.held ? kRead : 0) | (c.down.pending() ? kWrite : 0) |
                         c.client_io.wants();
-    const uint32_t si = (!c.down.eof && !c.down.pending() ? kRead : 0) | (c.up.pending() ? kWrite : 0) |
+    const uint32_t si = (!c.down.eof && !c.down.pending() && !c.down.held ? kRead : 0) | (c.up.pending() ? kWrite : 0) |
                         c.server_io.wants();
     if (ci != c.client_interest) {
         poller_->modify(c.client.get(), ci);
@@ -731,6 +750,7 @@ void Worker::close_connection(Connection& c, const char* term) {
         poller_->forget(c.server.get());
     }
     if (c.phase == Phase::Relaying) poller_->forget(c.client.get());
+    if (c.kernel_n >= 0) kernel_release(c);
     std::memcpy(c.term, term, 2);
     c.term[2] = '\0';
     if (access_log_) write_access_log(c);
@@ -782,6 +802,7 @@ void Worker::housekeeping() {
 // put in maint with --kill since it connected.
 void Worker::relay_housekeeping(Connection& c) {
     if (c.phase != Phase::Relaying) return;
+    if (c.kernel_n >= 0) kernel_count(c);  // the kernel's bytes: counters and activity
     Upstream& svc = upstreams_[c.service];
     if (now_ - c.last_active_ms >= svc.config().idle_timeout_ms) {
         close_connection(c, "cD");

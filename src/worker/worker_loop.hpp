@@ -36,6 +36,7 @@ public:
     void on_accept_ready(Listener& l);
     void on_connection_io(Connection& c, int fd, uint32_t events);
     void on_connect_timeout(Connection& c);
+    void on_connection_timer(Connection& c);
     void close_connection(Connection& c, const char* term);
     void relay_housekeeping(Connection& c);
 
@@ -103,6 +104,19 @@ private:
     void session_end(Handler& h);
     void add_handler(std::unique_ptr<Handler> h);
 
+    // relay = "sockmap" (kernel_relay.cpp)
+    void hand_to_kernel(Connection& c);
+    void kernel_io(Connection& c, int fd, uint32_t events);
+    bool kernel_pump(Connection& c, Flow& f, KernelFlow& k, int from, int to, bool upstream);
+    bool kernel_flush(Connection& c, Flow& f, KernelFlow& k, int to);
+    bool kernel_finish(Connection& c, Flow& f, KernelFlow& k, int to);
+    uint64_t kernel_backlog(const KernelFlow& k, int to);
+    void kernel_grant(KernelFlow& k, uint64_t passed, int to);
+    void kernel_hold(Connection& c, Flow& f);
+    void kernel_recheck(Connection& c);
+    void kernel_count(Connection& c);
+    void kernel_release(Connection& c);
+
     const Setup& setup_;
     const config::Config& cfg_;
     const tls::Contexts* tls_;
@@ -122,6 +136,8 @@ private:
     std::vector<std::unique_ptr<http::Router>> routers_;  // by service: entry points only
     http::Middlewares middlewares_;
     PipePool pipes_;
+    kernel::Sockmap* sockmap_ = nullptr;    // relay = "sockmap" (null: not loaded)
+    std::vector<int32_t> free_kernel_;      // connection numbers free in our part of its flow table
     balance::Rng rng_;
     UniqueFd access_log_;
     const uint32_t pid_ = uint32_t(getpid());  // lock owner id; getpid() is a syscall

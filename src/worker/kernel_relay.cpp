@@ -1,0 +1,260 @@
+// kernel_relay.cpp: relay = "sockmap": once a connection is established and
+// nothing waits in its buffers, the worker hands both sockets to the kernel
+// (kernel/sockmap.hpp) and only looks on: it passes FINs on, forwards the
+// bytes the program left on a socket when its credit ran out, and grants
+// new credit while the destination keeps up. Invariant of a flow: every byte
+// the program passed follows every byte it redirected, so passed bytes are
+// sent only once the destination's psock queue is empty (backlog 0).
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "kernel/sockmap.hpp"
+#include "net/socket.hpp"
+#include "util/log.hpp"
+#include "worker/worker_loop.hpp"
+
+namespace ep::worker {
+
+namespace {
+
+// Redirected bytes a flow may have beyond what its destination took: what a
+// reader that stops reading can leave queued in the kernel (besides the
+// socket buffers), and how often a bulk flow wakes the worker.
+constexpr uint64_t kCredit = 4u << 20;
+constexpr uint8_t kMaxWaitMs = 64;  // re-check back-off of a held flow: 1, 2, 4 ... 64 ms
+
+uint64_t load(__u64& field) { return std::atomic_ref<__u64>(field).load(std::memory_order_acquire); }
+void store(__u64& field, uint64_t value) { std::atomic_ref<__u64>(field).store(value, std::memory_order_release); }
+
+}  // namespace
+
+void Worker::hand_to_kernel(Connection& c) {
+    if (!sockmap_ || c.kernel_n >= 0 || c.phase != Phase::Relaying || free_kernel_.empty()) return;
+    const config::Service& sc = upstreams_[c.service].config();
+    if (sc.relay != config::Relay::Sockmap || c.secure()) return;
+    if (c.up.pending() || c.down.pending() || c.up.eof || c.down.eof) return;
+    if (c.bytes_in + c.bytes_out < sc.sockmap_after) return;
+    const int32_t n = free_kernel_.back();
+    const uint32_t up = sockmap_->flow_index(setup_.slot, uint32_t(n), false);
+    const uint32_t down = sockmap_->flow_index(setup_.slot, uint32_t(n), true);
+    // Every byte the worker sent is in the destination's queue already (no
+    // buffer holds any): the kernel's bytes are what is queued from here on.
+    const uint64_t to_server = kernel::queued_bytes(c.server.get());
+    const uint64_t to_client = kernel::queued_bytes(c.client.get());
+    if (to_server == kernel::kNoCount || to_client == kernel::kNoCount) return;
+    switch (sockmap_->attach(c.client.get(), c.server.get(), up, down)) {
+    case kernel::Attach::Refused:
+        if (errno == ENOTCONN) return;  // a side already sent FIN: the worker finishes the pair
+        if (now_ >= next_local_error_log_) {
+            next_local_error_log_ = now_ + 1000;
+            LOG_WARN("%s: relay = \"sockmap\": the kernel refused a connection (%s); the worker relays it",
+                     sc.name.c_str(), std::strerror(errno));
+        }
+        return;
+    case kernel::Attach::Broken:
+        LOG_WARN("%s: relay = \"sockmap\": a connection was half handed to the kernel (%s); closing it",
+                 sc.name.c_str(), std::strerror(errno));
+        close_connection(c, "RD");
+        return;
+    case kernel::Attach::Done: break;
+    }
+    free_kernel_.pop_back();
+    c.kernel_n = n;
+    c.kup = KernelFlow{};
+    c.kup.index = up;
+    c.kup.base_queued = to_server;
+    c.kdown = KernelFlow{};
+    c.kdown.index = down;
+    c.kdown.base_queued = to_client;
+    release_pipe(c.up);  // empty: nothing is pending
+    release_pipe(c.down);
+    slot_.kernel_relays.fetch_add(1, std::memory_order_relaxed);
+    // What was queued on either socket was passed by the program: sent on
+    // here, and then the first credit is granted.
+    if (!kernel_pump(c, c.up, c.kup, c.client.get(), c.server.get(), true)) return;
+    if (!kernel_pump(c, c.down, c.kdown, c.server.get(), c.client.get(), false)) return;
+    update_interest(c);
+}
+
+void Worker::kernel_io(Connection& c, int fd, uint32_t events) {
+    const bool is_client = fd == c.client.get();
+    const int other = is_client ? c.server.get() : c.client.get();
+    Flow& incoming = is_client ? c.up : c.down;
+    Flow& outgoing = is_client ? c.down : c.up;
+    KernelFlow& kin = is_client ? c.kup : c.kdown;
+    KernelFlow& kout = is_client ? c.kdown : c.kup;
+    if ((events & (kWrite | kError)) && outgoing.pending()) {
+        if (!kernel_flush(c, outgoing, kout, fd)) return;
+        // Flushed: read on where the flow stopped.
+        if (!outgoing.pending() && !outgoing.done() &&
+            !kernel_pump(c, outgoing, kout, other, fd, !is_client))
+            return;
+    }
+    if ((events & (kRead | kError)) && !incoming.done() && !incoming.pending() && !incoming.held)
+        if (!kernel_pump(c, incoming, kin, fd, other, is_client)) return;
+    if ((events & kError) && net::socket_error(fd) != 0) {
+        close_connection(c, is_client ? "CD" : "SD");
+        return;
+    }
+    if (c.up.done() && c.down.done()) {
+        close_connection(c, "--");
+        return;
+    }
+    update_interest(c);
+}
+
+// The worker's part of a flow: forward what the program passed, see the
+// source's FIN, grant credit. Returns false when the connection was closed.
+bool Worker::kernel_pump(Connection& c, Flow& f, KernelFlow& k, int from, int to, bool upstream) {
+    ep_flow& st = sockmap_->flow(k.index);
+    for (;;) {
+        // Loaded before each read: every byte counted here is readable by then.
+        const uint64_t passed = load(st.passed);
+        if (passed == k.read && !k.fin) {
+            // Nothing passed is unread: a wake-up for FIN (or for bytes the
+            // program has not seen yet, which go through the worker below).
+            char byte;
+            const ssize_t r = ::recv(from, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+            if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+                kernel_grant(k, passed, to);
+                return true;
+            }
+            if (r < 0) {
+                close_connection(c, upstream ? "CD" : "SD");
+                return false;
+            }
+            if (r == 0) {
+                k.fin = true;
+                return kernel_finish(c, f, k, to);
+            }
+        }
+        if (kernel_backlog(k, to) != 0) {
+            kernel_hold(c, f);
+            return true;
+        }
+        if (!f.buf) f.buf = pool_.take();
+        const ssize_t n = ::recv(from, f.buf, BufferPool::kBufferSize, MSG_DONTWAIT);
+        if (n > 0) {
+            k.read += uint64_t(n);
+            c.last_active_ms = now_;
+            count_bytes(c, upstream, size_t(n));
+            f.start = 0;
+            f.end = uint32_t(n);
+            if (!kernel_flush(c, f, k, to)) return false;
+            if (f.pending()) return true;  // the destination is full: on when writable
+            continue;
+        }
+        release_buffer(f);
+        if (n == 0) {
+            k.fin = true;
+            return kernel_finish(c, f, k, to);
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+            // All read that was passed before this read began: the program
+            // may redirect again. Passed bytes not readable yet (queued in
+            // the kernel while the socket was full) wake us when they are.
+            if (passed == k.read) kernel_grant(k, passed, to);
+            return true;
+        }
+        close_connection(c, upstream ? "CD" : "SD");
+        return false;
+    }
+}
+
+bool Worker::kernel_flush(Connection& c, Flow& f, KernelFlow& k, int to) {
+    // f.eof stays false until kernel_finish: flush() passes no FIN here.
+    const uint32_t before = f.end - f.start;
+    if (!flush(c, f, to)) return false;
+    k.written += before - (f.end - f.start);
+    if (!f.pending() && k.fin) return kernel_finish(c, f, k, to);
+    return true;
+}
+
+// The source sent FIN: passed on once every byte before it is in the
+// destination's send queue (nothing unread, nothing buffered, backlog 0).
+bool Worker::kernel_finish(Connection& c, Flow& f, KernelFlow& k, int to) {
+    if (f.shut || f.pending()) return true;
+    if (load(sockmap_->flow(k.index).passed) != k.read || kernel_backlog(k, to) != 0) {
+        kernel_hold(c, f);
+        return true;
+    }
+    f.eof = true;
+    f.held = false;
+    pass_fin(c, f, to);
+    return true;
+}
+
+// Redirected bytes still in the destination's psock queue: not yet in its
+// send queue (TCP_INFO bytes_acked + SIOCOUTQ).
+uint64_t Worker::kernel_backlog(const KernelFlow& k, int to) {
+    const uint64_t redirected = load(sockmap_->flow(k.index).redirected);
+    const uint64_t queued = kernel::queued_bytes(to);
+    if (queued == kernel::kNoCount) return 0;  // a broken socket: its next send says so
+    const uint64_t by_kernel = queued - k.base_queued - k.written;
+    return redirected > by_kernel ? redirected - by_kernel : 0;
+}
+
+// Everything passed up to `passed` is read and sent: the program may
+// redirect again, with credit only while the destination keeps up.
+void Worker::kernel_grant(KernelFlow& k, uint64_t passed, int to) {
+    ep_flow& st = sockmap_->flow(k.index);
+    const uint64_t redirected = load(st.redirected);
+    const uint64_t limit = load(st.limit);
+    if (load(st.consumed) == passed && limit >= redirected + kCredit / 2) return;  // plenty left
+    const uint64_t backlog = kernel_backlog(k, to);
+    if (backlog < kCredit / 2) store(st.limit, redirected - backlog + kCredit);
+    store(st.consumed, passed);
+}
+
+void Worker::kernel_hold(Connection& c, Flow& f) {
+    f.held = true;
+    c.kernel_wait_ms = c.kernel_wait_ms ? uint8_t(std::min<int>(c.kernel_wait_ms * 2, kMaxWaitMs)) : 1;
+    if (!c.armed()) timers_.arm(c, now_ + c.kernel_wait_ms);
+}
+
+void Worker::kernel_recheck(Connection& c) {
+    bool progressed = true;
+    if (c.up.held) {
+        c.up.held = false;
+        if (!kernel_pump(c, c.up, c.kup, c.client.get(), c.server.get(), true)) return;
+        progressed = !c.up.held;
+    }
+    if (c.down.held) {
+        c.down.held = false;
+        if (!kernel_pump(c, c.down, c.kdown, c.server.get(), c.client.get(), false)) return;
+        progressed = progressed && !c.down.held;
+    }
+    if (progressed) c.kernel_wait_ms = 0;
+    if (c.up.done() && c.down.done()) {
+        close_connection(c, "--");
+        return;
+    }
+    update_interest(c);
+}
+
+// The program's byte counts go to the same counters as the worker's own.
+void Worker::kernel_count(Connection& c) {
+    for (bool upstream : {true, false}) {
+        KernelFlow& k = upstream ? c.kup : c.kdown;
+        const uint64_t redirected = load(sockmap_->flow(k.index).redirected);
+        if (redirected == k.counted) continue;
+        const uint64_t delta = redirected - k.counted;
+        k.counted = redirected;
+        count_bytes(c, upstream, size_t(delta));
+        slot_.bytes_kernel.fetch_add(delta, std::memory_order_relaxed);
+        c.last_active_ms = now_;
+    }
+}
+
+void Worker::kernel_release(Connection& c) {
+    kernel_count(c);
+    sockmap_->detach(c.client.get(), c.server.get());
+    free_kernel_.push_back(c.kernel_n);
+    c.kernel_n = -1;
+    c.up.held = c.down.held = false;
+}
+
+}  // namespace ep::worker
