@@ -1,6 +1,6 @@
-// worker_loop.hpp: the worker's event loop as a class, for the files that
-// implement it (worker.cpp: accept, connect, relay), so a new part of the
-// loop can live in its own file. Private to src/worker.
+// worker_loop.hpp: the worker's event loop as a class, shared by the files
+// that implement it (worker.cpp: accept, connect, relay; kernel_relay.cpp:
+// the relay = "sockmap" part). Private to src/worker.
 #pragma once
 #include <memory>
 #include <vector>
