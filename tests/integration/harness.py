@@ -5,7 +5,9 @@ Every test process takes its own 127.x.y.z addresses (from its pid) and lets the
 kernel choose free ports, so test files run in parallel without colliding.
 Every wait is bounded (wait_until); every process a test starts is ended by
 PID in tearDown. EP_POLLER=poll|epoll sets global.poller in every config, so
-the suite runs on either event backend. Each test file ends with harness.main(), which prints
+the suite runs on either event backend; EP_RELAY=sockmap sets relay = "sockmap"
+(from the first byte) on every tcp service without TLS, so it runs again with
+the kernel relaying. Each test file ends with harness.main(), which prints
 "RESULT: passed=N failed=M skipped=K" for .ci/run to add up.
 """
 import os
@@ -331,7 +333,21 @@ def run_tool(argv, check=True):
     return r
 
 
+def with_forced_relay(config):
+    """EP_RELAY=sockmap: every tcp service without TLS hands its connections
+    to the kernel as soon as they are established."""
+    if os.environ.get("EP_RELAY") != "sockmap" or not isinstance(config.get("services"), list):
+        return config
+    services = []
+    for svc in config["services"]:
+        if isinstance(svc, dict) and svc.get("mode", "tcp") == "tcp" and not {"tls", "server_tls", "relay"} & svc.keys():
+            svc = dict(svc, relay="sockmap", sockmap_after=0)
+        services.append(svc)
+    return dict(config, services=services)
+
+
 def render_config(config):
+    config = with_forced_relay(config)
     return "".join("%s = %s;\n" % (k, to_libconfig(v)) for k, v in config.items())
 
 

@@ -225,7 +225,7 @@ class PassiveProbationTest(harness.ProxyTestCase):
 class CountersTest(harness.ProxyTestCase):
     def test_streaming_transfer_is_spliced(self):
         b = self.backend("src", mode="source", bytes=64 << 20)
-        svc, addr = self.service([b])
+        svc, addr = self.service([b], relay="worker")  # what the worker does with the bytes
         p = self.proxy([svc])
         with connect(addr, timeout=30) as s:
             s.shutdown(socket.SHUT_WR)
@@ -237,7 +237,8 @@ class CountersTest(harness.ProxyTestCase):
 
     def test_quiet_connections_go_to_the_cold_set_and_come_back(self):
         b = self.backend("echo", mode="echo")
-        svc, addr = self.service([b])
+        # The worker must see the wake-up: with relay = "sockmap" the kernel would relay it.
+        svc, addr = self.service([b], relay="worker")
         p = self.proxy([svc], workers=2, poller="poll")
         conns = [connect(addr) for _ in range(10)]
         try:
