@@ -1,9 +1,11 @@
 /* relay.bpf.c: the in-kernel relay of tcp services with relay = "sockmap".
  * A stream verdict program on a SOCKMAP: a segment arriving on a relayed
- * socket is redirected to the send path of its peer while the worker's credit
- * lasts; past it (or while bytes it passed wait for the worker) the segment
- * stays on its socket, where it counts against the receive window, so a slow
- * reader slows the sender as the user-space relay does. */
+ * socket is redirected to the send path of its peer while the bytes already
+ * redirected and not yet taken by the peer's send buffer stay within the
+ * flow's window. Past it (and while bytes it passed wait for the worker) the
+ * segment stays on its socket for the worker, which stops reading: the
+ * receive window closes and a slow reader slows the sender, as with the
+ * user-space relay. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -35,6 +37,18 @@ struct {
 
 #define READ_ONCE_U64(x) (*(volatile __u64 *)&(x))
 
+/* The destination's tcp_sock, for write_seq (CO-RE: the offset comes from
+ * the running kernel's BTF at load time). */
+struct tcp_sock {
+    __u32 write_seq;
+} __attribute__((preserve_access_index));
+
+static __always_inline int pass(struct ep_flow *f, __u64 len)
+{
+    __sync_fetch_and_add(&f->passed, len);
+    return SK_PASS;
+}
+
 SEC("sk_skb/stream_verdict")
 int ep_relay(struct __sk_buff *skb)
 {
@@ -54,11 +68,28 @@ int ep_relay(struct __sk_buff *skb)
     if (len == 0)
         return SK_DROP;
     /* One invocation at a time per socket (it runs under the socket's
-     * lock), so the program is the only writer of redirected/passed. */
-    if (f->passed != READ_ONCE_U64(f->consumed) || f->redirected + len > READ_ONCE_U64(f->limit)) {
-        __sync_fetch_and_add(&f->passed, len);
-        return SK_PASS;
+     * lock), so the program is the only writer of its fields. Bytes passed
+     * and not yet sent on by the worker go first. */
+    if (f->passed != READ_ONCE_U64(f->consumed))
+        return pass(f, len);
+    struct bpf_sock *peer = bpf_map_lookup_elem(&ep_socks, &key);
+    if (!peer)
+        return pass(f, len);
+    struct tcp_sock *tp = bpf_skc_to_tcp_sock(peer);
+    __u32 seq = tp ? tp->write_seq : 0;
+    bpf_sk_release(peer);
+    if (!tp)
+        return pass(f, len);
+    if (!f->started) {
+        /* Nothing of this flow waits for the destination yet. */
+        f->base = seq - (__u32)READ_ONCE_U64(f->written);
+        f->started = 1;
     }
+    /* Bytes of this flow not yet in the destination's send queue, modulo
+     * 2^32 (they are far fewer). */
+    __u32 backlog = f->base + (__u32)f->redirected + (__u32)READ_ONCE_U64(f->written) - seq;
+    if ((__u64)backlog + len > f->window)
+        return pass(f, len);
     __sync_fetch_and_add(&f->redirected, len);
     return bpf_sk_redirect_map(skb, &ep_socks, key, 0);
 }

@@ -6,10 +6,14 @@
 #include <linux/types.h>
 
 struct ep_flow {
-    __u64 redirected; /* program: bytes handed to the peer socket */
-    __u64 passed;     /* program: bytes left on the socket for the worker */
+    __u64 redirected; /* program: bytes handed to the destination socket */
+    __u64 passed;     /* program: bytes left on the source socket for the worker */
     __u64 consumed;   /* worker: passed bytes it has read and sent on */
-    __u64 limit;      /* worker: `redirected` may grow up to this (credit) */
+    __u64 written;    /* worker: bytes it sent to the destination since the hand-over */
+    __u32 base;       /* program: the destination's write_seq at its first segment */
+    __u32 started;    /* program: base is set */
+    __u32 window;     /* worker: redirected bytes that may wait for the destination's send buffer */
+    __u32 pad;
 };
 
 #endif

@@ -78,7 +78,7 @@ std::unique_ptr<Sockmap> Sockmap::load(uint32_t slots, uint32_t per_slot, std::s
     g_libbpf_said.clear();
     auto fail = [&](const char* step, int err) {
         why = std::string(step) + ": " + std::strerror(err < 0 ? -err : err);
-        if (!g_libbpf_said.empty()) why += " (libbpf: " + g_libbpf_said + ")";
+        if (!g_libbpf_said.empty()) why += " (" + g_libbpf_said + ")";  // libbpf names itself
         return nullptr;
     };
     LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "easyproxy_relay");
@@ -111,7 +111,7 @@ Sockmap::~Sockmap() {
 
 std::vector<int> Sockmap::fds() const { return {socks_, flow_of_, flows_fd_}; }
 
-Attach Sockmap::attach(int client, int server, uint32_t up, uint32_t down) {
+Attach Sockmap::attach(int client, int server, uint32_t up, uint32_t down, uint32_t window) {
     if (up >= count_ || down >= count_) {
         errno = ENOSPC;
         return Attach::Refused;
@@ -123,10 +123,12 @@ Attach Sockmap::attach(int client, int server, uint32_t up, uint32_t down) {
     uint64_t client_cookie = 0, server_cookie = 0;
     if (!cookie_of(client, client_cookie) || !cookie_of(server, server_cookie)) return Attach::Refused;
     flows_[up] = ep_flow{};
+    flows_[up].window = window;
     flows_[down] = ep_flow{};
+    flows_[down].window = window;
     const uint64_t to_server = uint64_t(server), to_client = uint64_t(client);
     // Flows first, sockets last: the program runs on a socket only once it
-    // is in the SOCKMAP, and then finds its flow with no credit (it passes).
+    // is in the SOCKMAP; until its peer is in too, it passes.
     if (bpf_map_update_elem(flow_of_, &client_cookie, &up, BPF_ANY) != 0 ||
         bpf_map_update_elem(flow_of_, &server_cookie, &down, BPF_ANY) != 0 ||
         bpf_map_update_elem(socks_, &up, &to_server, BPF_ANY) != 0) {

@@ -43,11 +43,12 @@ public:
     }
     ep_flow& flow(uint32_t index) { return flows_[index]; }
 
-    // Hands the pair to the kernel with no credit yet: bytes arriving from
-    // here on are passed (left on their socket) until the worker grants
-    // some (ep_flow::limit). Whatever was queued on either socket before is
-    // passed too. errno says why when it is not Done.
-    Attach attach(int client, int server, uint32_t up, uint32_t down);
+    // Hands the pair to the kernel: the program redirects what arrives on
+    // either socket (what was queued already too) while at most `window`
+    // redirected bytes of a direction wait for the destination's send
+    // buffer, and passes the rest to the worker. errno says why when it is
+    // not Done.
+    Attach attach(int client, int server, uint32_t up, uint32_t down, uint32_t window);
     // Takes the pair out (their cookies); the sockets leave the SOCKMAP when
     // they close. Safe after a failed attach.
     void detach(int client, int server);

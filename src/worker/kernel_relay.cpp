@@ -1,10 +1,11 @@
 // kernel_relay.cpp: relay = "sockmap": once a connection is established and
 // nothing waits in its buffers, the worker hands both sockets to the kernel
-// (kernel/sockmap.hpp) and only looks on: it passes FINs on, forwards the
-// bytes the program left on a socket when its credit ran out, and grants
-// new credit while the destination keeps up. Invariant of a flow: every byte
-// the program passed follows every byte it redirected, so passed bytes are
-// sent only once the destination's psock queue is empty (backlog 0).
+// (kernel/sockmap.hpp) and only looks on: it passes FINs on, and forwards the
+// bytes the program left on a socket (its destination was not in the map
+// yet, or too many redirected bytes waited for it). Invariant of a flow: every
+// byte the program passed follows every byte it redirected, so passed bytes
+// are sent only once the destination's psock queue is empty (backlog 0), and
+// the program redirects again only once they are all sent.
 #include <sys/socket.h>
 
 #include <atomic>
@@ -20,10 +21,11 @@ namespace ep::worker {
 
 namespace {
 
-// Redirected bytes a flow may have beyond what its destination took: what a
-// reader that stops reading can leave queued in the kernel (besides the
-// socket buffers), and how often a bulk flow wakes the worker.
-constexpr uint64_t kCredit = 4u << 20;
+// Redirected bytes of a flow that may wait for the destination's send
+// buffer: what a reader that stops reading can leave queued in the kernel
+// besides the socket buffers (past it the worker takes the flow over until
+// the destination catches up).
+constexpr uint32_t kWindow = 1u << 20;
 constexpr uint8_t kMaxWaitMs = 64;  // re-check back-off of a held flow: 1, 2, 4 ... 64 ms
 
 uint64_t load(__u64& field) { return std::atomic_ref<__u64>(field).load(std::memory_order_acquire); }
@@ -45,7 +47,7 @@ void Worker::hand_to_kernel(Connection& c) {
     const uint64_t to_server = kernel::queued_bytes(c.server.get());
     const uint64_t to_client = kernel::queued_bytes(c.client.get());
     if (to_server == kernel::kNoCount || to_client == kernel::kNoCount) return;
-    switch (sockmap_->attach(c.client.get(), c.server.get(), up, down)) {
+    switch (sockmap_->attach(c.client.get(), c.server.get(), up, down, kWindow)) {
     case kernel::Attach::Refused:
         if (errno == ENOTCONN) return;  // a side already sent FIN: the worker finishes the pair
         if (now_ >= next_local_error_log_) {
@@ -72,8 +74,8 @@ void Worker::hand_to_kernel(Connection& c) {
     release_pipe(c.up);  // empty: nothing is pending
     release_pipe(c.down);
     slot_.kernel_relays.fetch_add(1, std::memory_order_relaxed);
-    // What was queued on either socket was passed by the program: sent on
-    // here, and then the first credit is granted.
+    // Bytes that arrived while only one socket was in the map were passed:
+    // sent on here.
     if (!kernel_pump(c, c.up, c.kup, c.client.get(), c.server.get(), true)) return;
     if (!kernel_pump(c, c.down, c.kdown, c.server.get(), c.client.get(), false)) return;
     update_interest(c);
@@ -107,21 +109,25 @@ void Worker::kernel_io(Connection& c, int fd, uint32_t events) {
 }
 
 // The worker's part of a flow: forward what the program passed, see the
-// source's FIN, grant credit. Returns false when the connection was closed.
+// source's FIN, let the program redirect again. Returns false when the
+// connection was closed.
 bool Worker::kernel_pump(Connection& c, Flow& f, KernelFlow& k, int from, int to, bool upstream) {
+    // Whatever held the flow is looked at again below; bytes still buffered
+    // go first (on when the destination is writable).
+    f.held = false;
+    if (f.pending()) return true;
     ep_flow& st = sockmap_->flow(k.index);
     for (;;) {
-        // Loaded before each read: every byte counted here is readable by then.
+        // Nothing is buffered here: once every passed byte is read, every
+        // one is sent too, and the program may redirect again.
         const uint64_t passed = load(st.passed);
-        if (passed == k.read && !k.fin) {
+        if (k.read >= passed) kernel_grant(k, passed);
+        if (k.read >= passed && !k.fin) {
             // Nothing passed is unread: a wake-up for FIN (or for bytes the
             // program has not seen yet, which go through the worker below).
             char byte;
             const ssize_t r = ::recv(from, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-            if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-                kernel_grant(k, passed, to);
-                return true;
-            }
+            if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return true;
             if (r < 0) {
                 close_connection(c, upstream ? "CD" : "SD");
                 return false;
@@ -153,10 +159,9 @@ bool Worker::kernel_pump(Connection& c, Flow& f, KernelFlow& k, int from, int to
             return kernel_finish(c, f, k, to);
         }
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-            // All read that was passed before this read began: the program
-            // may redirect again. Passed bytes not readable yet (queued in
-            // the kernel while the socket was full) wake us when they are.
-            if (passed == k.read) kernel_grant(k, passed, to);
+            // Passed bytes not readable yet (queued behind the psock's
+            // backlog) wake us when they are.
+            if (k.read >= passed) kernel_grant(k, passed);
             return true;
         }
         close_connection(c, upstream ? "CD" : "SD");
@@ -169,6 +174,7 @@ bool Worker::kernel_flush(Connection& c, Flow& f, KernelFlow& k, int to) {
     const uint32_t before = f.end - f.start;
     if (!flush(c, f, to)) return false;
     k.written += before - (f.end - f.start);
+    store(sockmap_->flow(k.index).written, k.written);
     if (!f.pending() && k.fin) return kernel_finish(c, f, k, to);
     return true;
 }
@@ -177,9 +183,15 @@ bool Worker::kernel_flush(Connection& c, Flow& f, KernelFlow& k, int to) {
 // destination's send queue (nothing unread, nothing buffered, backlog 0).
 bool Worker::kernel_finish(Connection& c, Flow& f, KernelFlow& k, int to) {
     if (f.shut || f.pending()) return true;
-    if (load(sockmap_->flow(k.index).passed) != k.read || kernel_backlog(k, to) != 0) {
+    if (load(sockmap_->flow(k.index).passed) > k.read || kernel_backlog(k, to) != 0) {
         kernel_hold(c, f);
         return true;
+    }
+    {
+        ep_flow& st = sockmap_->flow(k.index);
+        LOG_WARN("DBG finish to %s: passed %llu read %llu redirected %llu consumed %llu written %llu", to == c.client.get() ? "client" : "server",
+                 (unsigned long long)st.passed, (unsigned long long)k.read, (unsigned long long)st.redirected,
+                 (unsigned long long)st.consumed, (unsigned long long)k.written);
     }
     f.eof = true;
     f.held = false;
@@ -197,16 +209,11 @@ uint64_t Worker::kernel_backlog(const KernelFlow& k, int to) {
     return redirected > by_kernel ? redirected - by_kernel : 0;
 }
 
-// Everything passed up to `passed` is read and sent: the program may
-// redirect again, with credit only while the destination keeps up.
-void Worker::kernel_grant(KernelFlow& k, uint64_t passed, int to) {
+// Everything passed up to `passed` is read and sent (and `written` says so
+// already): the program may redirect again.
+void Worker::kernel_grant(KernelFlow& k, uint64_t passed) {
     ep_flow& st = sockmap_->flow(k.index);
-    const uint64_t redirected = load(st.redirected);
-    const uint64_t limit = load(st.limit);
-    if (load(st.consumed) == passed && limit >= redirected + kCredit / 2) return;  // plenty left
-    const uint64_t backlog = kernel_backlog(k, to);
-    if (backlog < kCredit / 2) store(st.limit, redirected - backlog + kCredit);
-    store(st.consumed, passed);
+    if (load(st.consumed) != passed) store(st.consumed, passed);
 }
 
 void Worker::kernel_hold(Connection& c, Flow& f) {
@@ -218,12 +225,10 @@ void Worker::kernel_hold(Connection& c, Flow& f) {
 void Worker::kernel_recheck(Connection& c) {
     bool progressed = true;
     if (c.up.held) {
-        c.up.held = false;
         if (!kernel_pump(c, c.up, c.kup, c.client.get(), c.server.get(), true)) return;
         progressed = !c.up.held;
     }
     if (c.down.held) {
-        c.down.held = false;
         if (!kernel_pump(c, c.down, c.kdown, c.server.get(), c.client.get(), false)) return;
         progressed = progressed && !c.down.held;
     }

@@ -111,7 +111,7 @@ private:
     bool kernel_flush(Connection& c, Flow& f, KernelFlow& k, int to);
     bool kernel_finish(Connection& c, Flow& f, KernelFlow& k, int to);
     uint64_t kernel_backlog(const KernelFlow& k, int to);
-    void kernel_grant(KernelFlow& k, uint64_t passed, int to);
+    void kernel_grant(KernelFlow& k, uint64_t passed);
     void kernel_hold(Connection& c, Flow& f);
     void kernel_recheck(Connection& c);
     void kernel_count(Connection& c);
