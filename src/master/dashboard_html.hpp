@@ -174,7 +174,8 @@ footer { color: var(--muted); font-size: 12px; text-align: center; padding: 8px 
   <div class="card">
     <table id="workers">
       <thead><tr><th class="l">Slot</th><th>PID</th><th>Generation</th><th class="l">State</th><th>Active</th>
-        <th>Accepted</th><th>Uptime</th><th>Loop</th><th>Spliced</th><th>Local errors</th></tr></thead>
+        <th>Accepted</th><th>Uptime</th><th>Loop</th><th>Spliced</th>
+        <th title="bytes relayed by the kernel (relay = &quot;sockmap&quot;)">Kernel</th><th>Local errors</th></tr></thead>
       <tbody></tbody>
     </table>
   </div>
@@ -593,7 +594,7 @@ function updateWorkers(workers) {
       r = { tr, slot: cell(tr, 'Slot', 'l name'), pid: cell(tr, 'PID'), gen: cell(tr, 'Generation'),
             state: cell(tr, 'State', 'l'), active: cell(tr, 'Active'), accepted: cell(tr, 'Accepted'),
             uptime: cell(tr, 'Uptime'), loop: cell(tr, 'Loop'), spliced: cell(tr, 'Spliced'),
-            local: cell(tr, 'Local errors') };
+            kernel: cell(tr, 'Kernel'), local: cell(tr, 'Local errors') };
       r.badge = el('span', 'badge'); r.state.appendChild(r.badge);
       workerRows.set(key, r);
     }
@@ -610,6 +611,11 @@ function updateWorkers(workers) {
     setText(r.loop, fmtDur(w.loop_age_ms) + ' ago');
     setClass(r.loop, w.loop_age_ms >= 1000 ? 'bad' : '');
     setText(r.spliced, fmtBytes(w.bytes_spliced));
+    // One cell for the kernel relay: its bytes, and in the tooltip how many
+    // connections were handed over.
+    setText(r.kernel, fmtBytes(w.bytes_kernel));
+    const handed = fmtInt(w.kernel_relays) + ' connections handed to the kernel';
+    if (r.kernel.title !== handed) r.kernel.title = handed;
     setText(r.local, fmtInt(w.local_errors));
     setClass(r.local, w.local_errors ? 'bad' : '');
     seen.add(key);

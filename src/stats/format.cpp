@@ -203,7 +203,8 @@ std::string table_servers(const Snapshot& snap, bool color) {
 
 std::string table_workers(const Snapshot& snap, bool color) {
     Table t({{"SLOT", true}, {"PID", true}, {"GEN", true}, {"STATE", false}, {"ACTIVE", true}, {"ACCEPTED", true},
-             {"UPTIME", true}, {"LOOP", true}, {"SPLICED", true}, {"COLD", true}, {"LOCAL ERR", true}});
+             {"UPTIME", true}, {"LOOP", true}, {"SPLICED", true}, {"KERNEL", true}, {"KERN CONNS", true},
+             {"COLD", true}, {"LOCAL ERR", true}});
     for (const auto& w : snap.workers) {
         t.add({{num(w.slot)},
                {std::to_string(w.pid)},
@@ -214,6 +215,8 @@ std::string table_workers(const Snapshot& snap, bool color) {
                {format_duration_ms(w.uptime_ms)},
                {format_duration_ms(w.loop_age_ms) + " ago", w.loop_age_ms >= 2000 ? kRed : nullptr},
                {human_bytes(w.bytes_spliced)},
+               {human_bytes(w.bytes_kernel)},
+               {num(w.kernel_relays)},
                {num(w.cold_fds)},
                {num(w.local_errors), w.local_errors ? kYellow : nullptr}});
     }
@@ -339,12 +342,15 @@ std::string csv_servers(const Snapshot& snap) {
 }
 
 std::string csv_workers(const Snapshot& snap) {
+    // kernel_relays and bytes_kernel came later: at the end, so scripts that
+    // read columns by position keep working.
     std::string out = "# slot,pid,generation,state,active,accepted,uptime_s,loop_age_ms,bytes_spliced,cold_fds,"
-                      "local_errors\n";
+                      "local_errors,kernel_relays,bytes_kernel\n";
     for (const auto& w : snap.workers)
         csv_row(out, {num(w.slot), std::to_string(w.pid), num(w.generation), worker_state_name(w.state),
                       num(w.active), num(w.accepted), num(w.uptime_ms / 1000), num(w.loop_age_ms),
-                      num(w.bytes_spliced), num(w.cold_fds), num(w.local_errors)});
+                      num(w.bytes_spliced), num(w.cold_fds), num(w.local_errors), num(w.kernel_relays),
+                      num(w.bytes_kernel)});
     return out;
 }
 
@@ -497,6 +503,8 @@ std::string json_worker(const WorkerStats& w) {
         .u64("bytes_spliced", w.bytes_spliced)
         .u64("cold_fds", w.cold_fds)
         .u64("local_errors", w.local_errors)
+        .u64("kernel_relays", w.kernel_relays)
+        .u64("bytes_kernel", w.bytes_kernel)
         .done();
 }
 
@@ -589,8 +597,8 @@ std::string json_view(const Snapshot& snap, View view) {
 //     weight, backup, check_duration_seconds, last_change_seconds}{service,server}
 //   easyproxy_server_state{service,server,state="up|down|drain|maint"} (one 1, three 0)
 //   easyproxy_worker_{active_connections, accepted_connections_total,
-//     start_time_seconds, loop_age_seconds, spliced_bytes_total, cold_fds,
-//     local_errors_total}{worker}
+//     start_time_seconds, loop_age_seconds, spliced_bytes_total,
+//     kernel_relays_total, kernel_bytes_total, cold_fds, local_errors_total}{worker}
 //   http services only: easyproxy_service_http_{requests_total,
 //     responses_total{class}, errors_total{status}},
 //     easyproxy_service_server_connections_total{how}
@@ -839,6 +847,12 @@ std::string format_prometheus(const Snapshot& snap) {
     for (const auto& w : snap.workers) p.sample({{"worker", num(w.slot)}}, fixed_div(w.loop_age_ms, 1000, 3));
     p.family("easyproxy_worker_spliced_bytes_total", "counter", "Bytes the worker relayed with splice().");
     for (const auto& w : snap.workers) p.sample({{"worker", num(w.slot)}}, num(w.bytes_spliced));
+    p.family("easyproxy_worker_kernel_relays_total", "counter",
+             "Connections relay = \"sockmap\" handed to the kernel.");
+    for (const auto& w : snap.workers) p.sample({{"worker", num(w.slot)}}, num(w.kernel_relays));
+    p.family("easyproxy_worker_kernel_bytes_total", "counter",
+             "Bytes the kernel relayed (relay = \"sockmap\"), never copied to the worker.");
+    for (const auto& w : snap.workers) p.sample({{"worker", num(w.slot)}}, num(w.bytes_kernel));
     p.family("easyproxy_worker_cold_fds", "gauge", "Quiet descriptors parked in the poll() backend's cold set.");
     for (const auto& w : snap.workers) p.sample({{"worker", num(w.slot)}}, num(w.cold_fds));
     p.family("easyproxy_worker_local_errors_total", "counter",

@@ -462,6 +462,8 @@ Snapshot read_snapshot(const shm::Segment& seg, uint64_t now) {
         ws.bytes_spliced = slot.bytes_spliced.load(std::memory_order_relaxed);
         ws.cold_fds = slot.cold_fds.load(std::memory_order_relaxed);
         ws.local_errors = slot.local_errors.load(std::memory_order_relaxed);
+        ws.kernel_relays = slot.kernel_relays.load(std::memory_order_relaxed);
+        ws.bytes_kernel = slot.bytes_kernel.load(std::memory_order_relaxed);
         snap.workers.push_back(ws);
 
         // Sessions of live workers only: a dead worker's slots may hold

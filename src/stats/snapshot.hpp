@@ -113,6 +113,8 @@ struct WorkerStats {
     uint64_t bytes_spliced = 0;    // relayed with splice(), never copied to user space
     uint64_t cold_fds = 0;         // poll() backend: quiet fds parked in the cold set
     uint64_t local_errors = 0;
+    uint64_t kernel_relays = 0;    // relay = "sockmap": connections handed to the kernel
+    uint64_t bytes_kernel = 0;     // relayed by the kernel, never seen by the worker
 };
 
 struct SessionStats {

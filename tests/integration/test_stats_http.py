@@ -426,6 +426,10 @@ class StatsHttpTest(harness.ProxyTestCase):
         self.assertEqual(len(loops), 2, dom[-3000:])
         for text in loops:
             self.assertRegex(text, r"^\d{1,3}ms ago$")
+        # The kernel relay's cell: nothing handed over here (relay = "worker").
+        kernel = re.findall(r'<td[^>]*data-label="Kernel"[^>]*>([^<]*)</td>', dom)
+        self.assertEqual(kernel, ["0 B", "0 B"], dom[-3000:])
+        self.assertEqual(len(re.findall(r'<td[^>]*title="0 connections handed to the kernel"', dom)), 2)
         self.assertIn(p.config_path, dom)
         self.assertNotIn('class="show"', dom)  # no error banner
 

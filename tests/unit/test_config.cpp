@@ -544,6 +544,80 @@ TEST(ConfigService, ProxyProtocolNotABoolean) {
                  service_with("proxy_protocol = false;"));
 }
 
+// relay = "sockmap" (issue 15): the kernel relays established tcp
+// connections; it cannot parse HTTP nor decrypt TLS, so the loader refuses
+// those pairings instead of silently relaying in the worker.
+TEST_GROUP(ConfigRelay){};
+
+TEST(ConfigRelay, DefaultIsTheWorker) {
+    const Config c = loaded(service_with(""));
+    CHECK(c.services[0].relay == Relay::Worker);
+    UNSIGNED_LONGLONGS_EQUAL(65536, c.services[0].sockmap_after);
+}
+
+TEST(ConfigRelay, SockmapForTcpWithTheDefaultThreshold) {
+    const Config c = loaded(service_with("relay = \"sockmap\";"));
+    CHECK(c.services[0].relay == Relay::Sockmap);
+    UNSIGNED_LONGLONGS_EQUAL(65536, c.services[0].sockmap_after);
+}
+
+TEST(ConfigRelay, WorkerWrittenOut) {
+    const Config w = loaded(service_with("relay = \"worker\";"));
+    CHECK(w.services[0].relay == Relay::Worker);
+}
+
+TEST(ConfigRelay, SockmapAfterSet) {
+    const Config zero = loaded(service_with("relay = \"sockmap\"; sockmap_after = 0;"));
+    UNSIGNED_LONGLONGS_EQUAL(0, zero.services[0].sockmap_after);
+    const Config big = loaded(service_with("relay = \"sockmap\"; sockmap_after = 1048576;"));
+    UNSIGNED_LONGLONGS_EQUAL(1048576, big.services[0].sockmap_after);
+    const Config top = loaded(service_with("relay = \"sockmap\"; sockmap_after = 1125899906842624L;"));
+    UNSIGNED_LONGLONGS_EQUAL(1125899906842624ull, top.services[0].sockmap_after);
+}
+
+TEST(ConfigRelay, SockmapRefusedInHttpMode) {
+    CHECK_ERRORS("bad.conf:3: services[0].relay: \"sockmap\" is only for mode = \"tcp\" services (an HTTP session "
+                 "reads every byte)",
+                 service_with("mode = \"http\"; relay = \"sockmap\";"));
+}
+
+TEST(ConfigRelay, SockmapRefusedWithTls) {
+    CHECK_ERRORS("bad.conf:4: services[0].relay: \"sockmap\" cannot relay TLS (the kernel would have to decrypt): "
+                 "remove tls/server_tls or use relay = \"worker\"",
+                 service_with("tls = { certificates = ( { cert = \"/c/a.pem\"; key = \"/c/a.key\"; } ); };\n"
+                              "  relay = \"sockmap\";"));
+}
+
+TEST(ConfigRelay, SockmapRefusedWithServerTls) {
+    CHECK_ERRORS("bad.conf:4: services[0].relay: \"sockmap\" cannot relay TLS (the kernel would have to decrypt): "
+                 "remove tls/server_tls or use relay = \"worker\"",
+                 service_with("server_tls = { verify = false; };\n"
+                              "  relay = \"sockmap\";"));
+}
+
+TEST(ConfigRelay, SockmapAfterWithoutSockmap) {
+    CHECK_ERRORS("bad.conf:3: services[0].sockmap_after: only with relay = \"sockmap\"",
+                 service_with("sockmap_after = 4096;"));
+    CHECK_ERRORS("bad.conf:3: services[0].sockmap_after: only with relay = \"sockmap\"",
+                 service_with("relay = \"worker\"; sockmap_after = 4096;"));
+}
+
+TEST(ConfigRelay, UnknownRelay) {
+    CHECK_ERRORS("bad.conf:3: services[0].relay: must be one of worker, sockmap (got \"kernel\")",
+                 service_with("relay = \"kernel\";"));
+}
+
+TEST(ConfigRelay, NegativeSockmapAfter) {
+    CHECK_ERRORS("bad.conf:3: services[0].sockmap_after: must be between 0 and 1125899906842624 (got -1)",
+                 service_with("relay = \"sockmap\"; sockmap_after = -1;"));
+}
+
+TEST(ConfigRelay, SockmapAfterTooLarge) {
+    CHECK_ERRORS("bad.conf:3: services[0].sockmap_after: must be between 0 and 1125899906842624 "
+                 "(got 1125899906842625L)",
+                 service_with("relay = \"sockmap\"; sockmap_after = 1125899906842625L;"));
+}
+
 TEST_GROUP(ConfigHealthCheck){};
 
 TEST(ConfigHealthCheck, MustBeAGroup) {

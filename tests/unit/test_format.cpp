@@ -132,12 +132,16 @@ void fill(shm::Segment& seg) {
     workers[0].bytes_spliced.store(3 * 1048576);
     workers[0].cold_fds.store(7);
     workers[0].local_errors.store(4);
+    workers[0].kernel_relays.store(9);
+    workers[0].bytes_kernel.store(6979321856);  // 6.5 GiB: more than 32 bits hold
     workers[1].pid.store(4999);
     workers[1].state.store(uint32_t(shm::WorkerState::Draining));
     workers[1].generation.store(1);
     workers[1].started_unix_ms.store(kNow - 3600000);
     workers[1].active.store(1);
     workers[1].accepted.store(99);
+    workers[1].kernel_relays.store(2);
+    workers[1].bytes_kernel.store(1536);
 
     auto sessions = seg.sessions(0);
     shm::SessionSlot& a = sessions[0];
@@ -283,9 +287,9 @@ db       db,1    [2001:db8::1]:3306  maint  unchecked       1  -            0   
 }
 
 TEST(Format, TableWorkers) {
-    STRCMP_EQUAL(R"~(SLOT   PID  GEN  STATE     ACTIVE  ACCEPTED  UPTIME    LOOP  SPLICED  COLD  LOCAL ERR
-   0  5001    2  running       12      1507      1m  0s ago  3.0 MiB     7          4
-   1  4999    1  draining       1        99      1h  0s ago      0 B     0          0
+    STRCMP_EQUAL(R"~(SLOT   PID  GEN  STATE     ACTIVE  ACCEPTED  UPTIME    LOOP  SPLICED   KERNEL  KERN CONNS  COLD  LOCAL ERR
+   0  5001    2  running       12      1507      1m  0s ago  3.0 MiB  6.5 GiB           9     7          4
+   1  4999    1  draining       1        99      1h  0s ago      0 B  1.5 KiB           2     0          0
 )~",
                  stats::format(snap, stats::View::Workers, stats::Format::Table, false).c_str());
 }
@@ -317,9 +321,9 @@ db,"db,1",[2001:db8::1]:3306,maint,unchecked,maint,1,0,0,7,0,0,100,200,,,
 }
 
 TEST(Format, CsvWorkers) {
-    STRCMP_EQUAL(R"~(# slot,pid,generation,state,active,accepted,uptime_s,loop_age_ms,bytes_spliced,cold_fds,local_errors
-0,5001,2,running,12,1507,60,0,3145728,7,4
-1,4999,1,draining,1,99,3600,0,0,0,0
+    STRCMP_EQUAL(R"~(# slot,pid,generation,state,active,accepted,uptime_s,loop_age_ms,bytes_spliced,cold_fds,local_errors,kernel_relays,bytes_kernel
+0,5001,2,running,12,1507,60,0,3145728,7,4,9,6979321856
+1,4999,1,draining,1,99,3600,0,0,0,0,2,1536
 )~",
                  stats::format(snap, stats::View::Workers, stats::Format::Csv, false).c_str());
 }
@@ -362,8 +366,8 @@ TEST(Format, JsonWorkers) {
     STRCMP_EQUAL(R"~({
   "master": {"pid":2147483000,"alive":false,"generation":2,"start_unix_ms":1699996277000,"uptime_ms":3723000,"heartbeat_age_ms":250,"watchdog_kills":1,"config_file":"/etc/easyproxy/easyproxy.conf"},
   "workers": [
-    {"slot":0,"pid":5001,"generation":2,"state":"running","active":12,"accepted":1507,"started_unix_ms":1699999940000,"uptime_ms":60000,"loop_age_ms":0,"bytes_spliced":3145728,"cold_fds":7,"local_errors":4},
-    {"slot":1,"pid":4999,"generation":1,"state":"draining","active":1,"accepted":99,"started_unix_ms":1699996400000,"uptime_ms":3600000,"loop_age_ms":0,"bytes_spliced":0,"cold_fds":0,"local_errors":0}
+    {"slot":0,"pid":5001,"generation":2,"state":"running","active":12,"accepted":1507,"started_unix_ms":1699999940000,"uptime_ms":60000,"loop_age_ms":0,"bytes_spliced":3145728,"cold_fds":7,"local_errors":4,"kernel_relays":9,"bytes_kernel":6979321856},
+    {"slot":1,"pid":4999,"generation":1,"state":"draining","active":1,"accepted":99,"started_unix_ms":1699996400000,"uptime_ms":3600000,"loop_age_ms":0,"bytes_spliced":0,"cold_fds":0,"local_errors":0,"kernel_relays":2,"bytes_kernel":1536}
   ]
 }
 )~",
@@ -518,6 +522,14 @@ easyproxy_worker_loop_age_seconds{worker="1"} 0.000
 # TYPE easyproxy_worker_spliced_bytes_total counter
 easyproxy_worker_spliced_bytes_total{worker="0"} 3145728
 easyproxy_worker_spliced_bytes_total{worker="1"} 0
+# HELP easyproxy_worker_kernel_relays_total Connections relay = "sockmap" handed to the kernel.
+# TYPE easyproxy_worker_kernel_relays_total counter
+easyproxy_worker_kernel_relays_total{worker="0"} 9
+easyproxy_worker_kernel_relays_total{worker="1"} 2
+# HELP easyproxy_worker_kernel_bytes_total Bytes the kernel relayed (relay = "sockmap"), never copied to the worker.
+# TYPE easyproxy_worker_kernel_bytes_total counter
+easyproxy_worker_kernel_bytes_total{worker="0"} 6979321856
+easyproxy_worker_kernel_bytes_total{worker="1"} 1536
 # HELP easyproxy_worker_cold_fds Quiet descriptors parked in the poll() backend's cold set.
 # TYPE easyproxy_worker_cold_fds gauge
 easyproxy_worker_cold_fds{worker="0"} 7
@@ -544,8 +556,8 @@ TEST(Format, JsonAll) {
     {"service":"db","server":"db,1","address":"[2001:db8::1]:3306","admin":"maint","health":"unchecked","passive_down":false,"state":"maint","weight":1,"config_weight":1,"backup":false,"max_connections":0,"active":0,"total":7,"failures":0,"retries":0,"bytes_in":100,"bytes_out":200,"last_check":null,"last_check_us":null,"since_change_ms":null}
   ],
   "workers": [
-    {"slot":0,"pid":5001,"generation":2,"state":"running","active":12,"accepted":1507,"started_unix_ms":1699999940000,"uptime_ms":60000,"loop_age_ms":0,"bytes_spliced":3145728,"cold_fds":7,"local_errors":4},
-    {"slot":1,"pid":4999,"generation":1,"state":"draining","active":1,"accepted":99,"started_unix_ms":1699996400000,"uptime_ms":3600000,"loop_age_ms":0,"bytes_spliced":0,"cold_fds":0,"local_errors":0}
+    {"slot":0,"pid":5001,"generation":2,"state":"running","active":12,"accepted":1507,"started_unix_ms":1699999940000,"uptime_ms":60000,"loop_age_ms":0,"bytes_spliced":3145728,"cold_fds":7,"local_errors":4,"kernel_relays":9,"bytes_kernel":6979321856},
+    {"slot":1,"pid":4999,"generation":1,"state":"draining","active":1,"accepted":99,"started_unix_ms":1699996400000,"uptime_ms":3600000,"loop_age_ms":0,"bytes_spliced":0,"cold_fds":0,"local_errors":0,"kernel_relays":2,"bytes_kernel":1536}
   ],
   "routes": [],
   "middlewares": []
@@ -697,6 +709,10 @@ TEST(StatsSnapshot, CopiesHeaderServicesServersWorkersSessions) {
     STRCMP_EQUAL("db", s.servers[3].service.c_str());
     CHECK(s.servers[2].backup);
     STRCMP_EQUAL("connection refused", s.servers[2].last_check.c_str());
+    UNSIGNED_LONGLONGS_EQUAL(9, s.workers[0].kernel_relays);
+    UNSIGNED_LONGLONGS_EQUAL(6979321856ULL, s.workers[0].bytes_kernel);
+    UNSIGNED_LONGLONGS_EQUAL(2, s.workers[1].kernel_relays);
+    UNSIGNED_LONGLONGS_EQUAL(1536, s.workers[1].bytes_kernel);
 }
 
 TEST(StatsSnapshot, ReadsTheSegmentAsEpstatMapsIt) {
