@@ -37,11 +37,52 @@ struct {
 
 #define READ_ONCE_U64(x) (*(volatile __u64 *)&(x))
 
-/* The destination's tcp_sock, for write_seq (CO-RE: the offset comes from
- * the running kernel's BTF at load time). */
+/* The kernel's structures, for the fields read below (CO-RE: offsets come
+ * from the running kernel's BTF at load time). */
 struct tcp_sock {
-    __u32 write_seq;
+    __u32 write_seq;  /* the destination's: bytes put in its send queue */
+    __u32 copied_seq; /* the source's: bytes the worker read before the hand-over */
 } __attribute__((preserve_access_index));
+struct sk_buff {
+    char cb[48]; /* TCP's control block: the segment's sequence number first */
+} __attribute__((preserve_access_index));
+
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+
+/* The kernel hands the program whole segments off the receive queue, and a
+ * retransmitted segment may start before bytes it already handed over (it
+ * overlaps the end of the one before): those bytes are cut, once. Returns
+ * false when the segment was cut but not as far as needed. */
+static __always_inline int cut_relayed(struct __sk_buff *skb, struct ep_flow *f, __u32 len)
+{
+    struct sk_buff *k = bpf_cast_to_kern_ctx(skb);
+    __u32 seq = 0;
+    bpf_probe_read_kernel(&seq, sizeof(seq), &k->cb[0]);
+    if (!f->seq_known) {
+        struct bpf_sock *source = skb->sk;
+        struct tcp_sock *tp = source ? bpf_skc_to_tcp_sock(source) : 0;
+        if (!tp)
+            return 0;
+        f->next_seq = tp->copied_seq;
+        f->seq_known = 1;
+    }
+    __s32 seen = (__s32)(f->next_seq - seq);
+    if (seen <= 0) {
+        f->next_seq = seq + len;
+        return 1;
+    }
+    if ((__u32)seen >= len)
+        return -1; /* all of it was relayed before */
+    f->next_seq = seq + len;
+    __sync_fetch_and_add(&f->trimmed, seen);
+    for (int i = 0; i < 16 && seen > 0; i++) {
+        int cut = seen > 4095 ? 4095 : seen; /* the helper's limit per call */
+        if (bpf_skb_adjust_room(skb, -cut, 0, 0))
+            return 0;
+        seen -= cut;
+    }
+    return seen == 0;
+}
 
 static __always_inline int pass(struct ep_flow *f, __u64 len)
 {
@@ -67,6 +108,15 @@ int ep_relay(struct __sk_buff *skb)
      * other bytes, makes the kernel fail that psock (EPIPE, sending stops). */
     if (len == 0)
         return SK_DROP;
+    int fresh = cut_relayed(skb, f, len);
+    if (fresh < 0)
+        return SK_DROP;
+    if (!fresh) {
+        /* Never relay a byte twice: the worker closes the connection. */
+        f->broken = 1;
+        return pass(f, len);
+    }
+    len = skb->len;
     /* One invocation at a time per socket (it runs under the socket's
      * lock), so the program is the only writer of its fields. Bytes passed
      * and not yet sent on by the worker go first. */

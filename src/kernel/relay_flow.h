@@ -13,7 +13,10 @@ struct ep_flow {
     __u32 base;       /* program: the destination's write_seq at its first segment */
     __u32 started;    /* program: base is set */
     __u32 window;     /* worker: redirected bytes that may wait for the destination's send buffer */
-    __u32 pad;
+    __u32 next_seq;   /* program: TCP sequence number of the next byte it expects on the source */
+    __u32 seq_known;  /* program: next_seq is set */
+    __u32 broken;     /* program: a segment could not be cut; the worker closes the connection */
+    __u64 trimmed;    /* program: bytes of retransmitted segments it cut as already relayed */
 };
 
 #endif

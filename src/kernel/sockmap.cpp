@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdarg>
 #include <cstring>
+#include <utility>
 
 // The program, compiled by clang at build time (src/kernel/relay_object.cpp).
 extern "C" const char ep_relay_bpf_start[];
@@ -70,6 +71,13 @@ uint64_t queued_bytes(int fd) {
     return info.tcpi_bytes_acked + uint64_t(outq);
 }
 
+bool has_unread(int fd) {
+    int inq = 0;
+    return ::ioctl(fd, SIOCINQ, &inq) != 0 || inq > 0;
+}
+
+bool peer_closed(int fd) { return !established(fd); }
+
 std::unique_ptr<Sockmap> Sockmap::load(uint32_t slots, uint32_t per_slot, std::string& why) {
     std::unique_ptr<Sockmap> m(new Sockmap());
     m->per_slot_ = per_slot;
@@ -111,7 +119,8 @@ Sockmap::~Sockmap() {
 
 std::vector<int> Sockmap::fds() const { return {socks_, flow_of_, flows_fd_}; }
 
-Attach Sockmap::attach(int client, int server, uint32_t up, uint32_t down, uint32_t window) {
+Attach Sockmap::attach(int client, int server, uint32_t up, uint32_t down, uint32_t window, bool hold_up,
+                       bool hold_down) {
     if (up >= count_ || down >= count_) {
         errno = ENOSPC;
         return Attach::Refused;
@@ -122,10 +131,11 @@ Attach Sockmap::attach(int client, int server, uint32_t up, uint32_t down, uint3
     }
     uint64_t client_cookie = 0, server_cookie = 0;
     if (!cookie_of(client, client_cookie) || !cookie_of(server, server_cookie)) return Attach::Refused;
-    flows_[up] = ep_flow{};
-    flows_[up].window = window;
-    flows_[down] = ep_flow{};
-    flows_[down].window = window;
+    for (auto [index, hold] : {std::pair{up, hold_up}, std::pair{down, hold_down}}) {
+        flows_[index] = ep_flow{};
+        flows_[index].window = window;
+        flows_[index].consumed = hold ? ~0ull : 0;  // never equal to passed: the program passes
+    }
     const uint64_t to_server = uint64_t(server), to_client = uint64_t(client);
     // Flows first, sockets last: the program runs on a socket only once it
     // is in the SOCKMAP; until its peer is in too, it passes.

@@ -18,6 +18,13 @@ namespace ep::kernel {
 // the socket cannot say.
 inline constexpr uint64_t kNoCount = ~uint64_t(0);
 uint64_t queued_bytes(int fd);
+// Bytes received on `fd` and not read yet (SIOCINQ). A socket enters the
+// SOCKMAP only with none once the worker has read from it: the kernel hands
+// the program whole segments, even one the worker read part of, whose start
+// would then be sent twice.
+bool has_unread(int fd);
+// The peer sent FIN (or RST): the socket left ESTABLISHED.
+bool peer_closed(int fd);
 
 enum class Attach {
     Done,
@@ -46,9 +53,12 @@ public:
     // Hands the pair to the kernel: the program redirects what arrives on
     // either socket (what was queued already too) while at most `window`
     // redirected bytes of a direction wait for the destination's send
-    // buffer, and passes the rest to the worker. errno says why when it is
-    // not Done.
-    Attach attach(int client, int server, uint32_t up, uint32_t down, uint32_t window);
+    // buffer, and passes the rest to the worker. A direction the worker
+    // holds (hold_up/hold_down: it has bytes of its own to send first) is
+    // passed until the worker says it has caught up (ep_flow::consumed).
+    // errno says why when it is not Done.
+    Attach attach(int client, int server, uint32_t up, uint32_t down, uint32_t window, bool hold_up,
+                  bool hold_down);
     // Takes the pair out (their cookies); the sockets leave the SOCKMAP when
     // they close. Safe after a failed attach.
     void detach(int client, int server);

@@ -37,17 +37,21 @@ void Worker::hand_to_kernel(Connection& c) {
     if (!sockmap_ || c.kernel_n >= 0 || c.phase != Phase::Relaying || free_kernel_.empty()) return;
     const config::Service& sc = upstreams_[c.service].config();
     if (sc.relay != config::Relay::Sockmap || c.secure()) return;
-    if (c.up.pending() || c.down.pending() || c.up.eof || c.down.eof) return;
+    if (c.up.eof || c.down.eof) return;
     if (c.bytes_in + c.bytes_out < sc.sockmap_after) return;
+    if ((c.bytes_in && kernel::has_unread(c.client.get())) || (c.bytes_out && kernel::has_unread(c.server.get())))
+        return;  // maybe the rest of a segment the worker read part of: handed over once read
     const int32_t n = free_kernel_.back();
     const uint32_t up = sockmap_->flow_index(setup_.slot, uint32_t(n), false);
     const uint32_t down = sockmap_->flow_index(setup_.slot, uint32_t(n), true);
-    // Every byte the worker sent is in the destination's queue already (no
-    // buffer holds any): the kernel's bytes are what is queued from here on.
+    // What the destination has queued so far; the worker's bytes sent from
+    // here on are counted as `written`, the program's as `redirected`.
     const uint64_t to_server = kernel::queued_bytes(c.server.get());
     const uint64_t to_client = kernel::queued_bytes(c.client.get());
     if (to_server == kernel::kNoCount || to_client == kernel::kNoCount) return;
-    switch (sockmap_->attach(c.client.get(), c.server.get(), up, down, kWindow)) {
+    // A direction with bytes still buffered here starts passed: the worker
+    // sends those first, then what the program passed, then lets it redirect.
+    switch (sockmap_->attach(c.client.get(), c.server.get(), up, down, kWindow, c.up.pending(), c.down.pending())) {
     case kernel::Attach::Refused:
         if (errno == ENOTCONN) return;  // a side already sent FIN: the worker finishes the pair
         if (now_ >= next_local_error_log_) {
@@ -71,8 +75,8 @@ void Worker::hand_to_kernel(Connection& c) {
     c.kdown = KernelFlow{};
     c.kdown.index = down;
     c.kdown.base_queued = to_client;
-    release_pipe(c.up);  // empty: nothing is pending
-    release_pipe(c.down);
+    for (Flow* f : {&c.up, &c.down})
+        if (f->piped == 0) release_pipe(*f);  // else emptied first, by splice()
     slot_.kernel_relays.fetch_add(1, std::memory_order_relaxed);
     // Bytes that arrived while only one socket was in the map were passed:
     // sent on here.
@@ -88,13 +92,10 @@ void Worker::kernel_io(Connection& c, int fd, uint32_t events) {
     Flow& outgoing = is_client ? c.down : c.up;
     KernelFlow& kin = is_client ? c.kup : c.kdown;
     KernelFlow& kout = is_client ? c.kdown : c.kup;
-    if ((events & (kWrite | kError)) && outgoing.pending()) {
-        if (!kernel_flush(c, outgoing, kout, fd)) return;
-        // Flushed: read on where the flow stopped.
-        if (!outgoing.pending() && !outgoing.done() &&
-            !kernel_pump(c, outgoing, kout, other, fd, !is_client))
-            return;
-    }
+    // Buffered bytes go out (and the flow reads on) through kernel_pump,
+    // which holds them while redirected bytes wait before them.
+    if ((events & (kWrite | kError)) && outgoing.pending() && !outgoing.held)
+        if (!kernel_pump(c, outgoing, kout, other, fd, !is_client)) return;
     if ((events & (kRead | kError)) && !incoming.done() && !incoming.pending() && !incoming.held)
         if (!kernel_pump(c, incoming, kin, fd, other, is_client)) return;
     if ((events & kError) && net::socket_error(fd) != 0) {
@@ -108,39 +109,37 @@ void Worker::kernel_io(Connection& c, int fd, uint32_t events) {
     update_interest(c);
 }
 
-// The worker's part of a flow: forward what the program passed, see the
-// source's FIN, let the program redirect again. Returns false when the
-// connection was closed.
+// The worker's part of a flow: forward what the program passed (once the
+// destination's psock queue is empty), see the source's FIN, let the program
+// redirect again. Returns false when the connection was closed.
 bool Worker::kernel_pump(Connection& c, Flow& f, KernelFlow& k, int from, int to, bool upstream) {
-    // Whatever held the flow is looked at again below; bytes still buffered
-    // go first (on when the destination is writable).
-    f.held = false;
-    if (f.pending()) return true;
+    f.held = false;  // whatever held the flow is looked at again below
     ep_flow& st = sockmap_->flow(k.index);
     for (;;) {
+        if (f.pending()) {
+            if (kernel_backlog(k, to) != 0) {
+                kernel_hold(c, f);
+                return true;
+            }
+            if (!kernel_flush(c, f, k, to)) return false;
+            if (f.pending()) return true;  // the destination is full: on when writable
+        }
         // Nothing is buffered here: once every passed byte is read, every
-        // one is sent too, and the program may redirect again.
+        // one is sent too, and the program may redirect again. (A socket in
+        // the SOCKMAP reads only what the program passed, in order.)
+        if (std::atomic_ref<__u32>(st.broken).load(std::memory_order_acquire)) {
+            LOG_WARN("%s: relay = \"sockmap\": the kernel could not cut a retransmitted segment; closing the connection",
+                     upstreams_[c.service].config().name.c_str());
+            close_connection(c, "RD");
+            return false;
+        }
         const uint64_t passed = load(st.passed);
         if (k.read >= passed) kernel_grant(k, passed);
-        if (k.read >= passed && !k.fin) {
-            // Nothing passed is unread: a wake-up for FIN (or for bytes the
-            // program has not seen yet, which go through the worker below).
-            char byte;
-            const ssize_t r = ::recv(from, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-            if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return true;
-            if (r < 0) {
-                close_connection(c, upstream ? "CD" : "SD");
-                return false;
-            }
-            if (r == 0) {
-                k.fin = true;
-                return kernel_finish(c, f, k, to);
-            }
-        }
-        if (kernel_backlog(k, to) != 0) {
-            kernel_hold(c, f);
-            return true;
-        }
+        if (k.fin && k.read >= passed) return kernel_finish(c, f, k, to);
+        // A socket in the SOCKMAP wakes the worker for every segment, even
+        // one the program redirected: read only when there is something to
+        // (a read there may also run the program and race its accounting).
+        if (k.read >= passed && !k.fin && !kernel::peer_closed(from)) return true;
         if (!f.buf) f.buf = pool_.take();
         const ssize_t n = ::recv(from, f.buf, BufferPool::kBufferSize, MSG_DONTWAIT);
         if (n > 0) {
@@ -149,8 +148,6 @@ bool Worker::kernel_pump(Connection& c, Flow& f, KernelFlow& k, int from, int to
             count_bytes(c, upstream, size_t(n));
             f.start = 0;
             f.end = uint32_t(n);
-            if (!kernel_flush(c, f, k, to)) return false;
-            if (f.pending()) return true;  // the destination is full: on when writable
             continue;
         }
         release_buffer(f);
@@ -158,12 +155,7 @@ bool Worker::kernel_pump(Connection& c, Flow& f, KernelFlow& k, int from, int to
             k.fin = true;
             return kernel_finish(c, f, k, to);
         }
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-            // Passed bytes not readable yet (queued behind the psock's
-            // backlog) wake us when they are.
-            if (k.read >= passed) kernel_grant(k, passed);
-            return true;
-        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return true;  // woken when more is passed
         close_connection(c, upstream ? "CD" : "SD");
         return false;
     }
@@ -186,12 +178,6 @@ bool Worker::kernel_finish(Connection& c, Flow& f, KernelFlow& k, int to) {
     if (load(sockmap_->flow(k.index).passed) > k.read || kernel_backlog(k, to) != 0) {
         kernel_hold(c, f);
         return true;
-    }
-    {
-        ep_flow& st = sockmap_->flow(k.index);
-        LOG_WARN("DBG finish to %s: passed %llu read %llu redirected %llu consumed %llu written %llu", to == c.client.get() ? "client" : "server",
-                 (unsigned long long)st.passed, (unsigned long long)k.read, (unsigned long long)st.redirected,
-                 (unsigned long long)st.consumed, (unsigned long long)k.written);
     }
     f.eof = true;
     f.held = false;

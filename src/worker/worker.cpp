@@ -725,9 +725,9 @@ void Worker::count_bytes(Connection& c, bool upstream, size_t n) {
 // writes a side only while bytes wait for it.
 void Worker::update_interest(Connection& c) {
     // A blocked TLS call adds the direction it waits for.
-    const uint32_t ci = (!c.up.eof && !c.up.pending() && !c.up.held ? kRead : 0) | (c.down.pending() ? kWrite : 0) |
+    const uint32_t ci = (!c.up.eof && !c.up.pending() && !c.up.held ? kRead : 0) | (c.down.pending() && !c.down.held ? kWrite : 0) |
                         c.client_io.wants();
-    const uint32_t si = (!c.down.eof && !c.down.pending() && !c.down.held ? kRead : 0) | (c.up.pending() ? kWrite : 0) |
+    const uint32_t si = (!c.down.eof && !c.down.pending() && !c.down.held ? kRead : 0) | (c.up.pending() && !c.up.held ? kWrite : 0) |
                         c.server_io.wants();
     if (ci != c.client_interest) {
         poller_->modify(c.client.get(), ci);
