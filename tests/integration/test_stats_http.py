@@ -426,10 +426,15 @@ class StatsHttpTest(harness.ProxyTestCase):
         self.assertEqual(len(loops), 2, dom[-3000:])
         for text in loops:
             self.assertRegex(text, r"^\d{1,3}ms ago$")
-        # The kernel relay's cell: nothing handed over here (relay = "worker").
+        # Each worker's kernel relay cell: bytes, and the connections handed
+        # over in its tooltip; none here unless EP_RELAY forces the relay.
         kernel = re.findall(r'<td[^>]*data-label="Kernel"[^>]*>([^<]*)</td>', dom)
-        self.assertEqual(kernel, ["0 B", "0 B"], dom[-3000:])
-        self.assertEqual(len(re.findall(r'<td[^>]*title="0 connections handed to the kernel"', dom)), 2)
+        handed = re.findall(r'<td[^>]*title="([\d,]+) connections handed to the kernel"', dom)
+        self.assertEqual((len(kernel), len(handed)), (2, 2), dom[-3000:])
+        for text in kernel:
+            self.assertRegex(text, r"^\d+(\.\d)? (B|KiB|MiB|GiB)$")
+        if os.environ.get("EP_RELAY") != "sockmap":
+            self.assertEqual((kernel, handed), (["0 B", "0 B"], ["0", "0"]))
         self.assertIn(p.config_path, dom)
         self.assertNotIn('class="show"', dom)  # no error banner
 
