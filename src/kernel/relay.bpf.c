@@ -51,8 +51,9 @@ extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
 
 /* The kernel hands the program whole segments off the receive queue, and a
  * retransmitted segment may start before bytes it already handed over (it
- * overlaps the end of the one before): those bytes are cut, once. Returns
- * false when the segment was cut but not as far as needed. */
+ * overlaps the end of the one before): those bytes are cut. Returns 1 for a
+ * segment with new bytes only (cut if needed), -1 for one relayed before as
+ * a whole, 0 when it could not be cut. */
 static __always_inline int cut_relayed(struct __sk_buff *skb, struct ep_flow *f, __u32 len)
 {
     struct sk_buff *k = bpf_cast_to_kern_ctx(skb);

@@ -80,8 +80,9 @@ bool peer_closed(int fd) { return !established(fd); }
 
 std::unique_ptr<Sockmap> Sockmap::load(uint32_t slots, uint32_t per_slot, std::string& why) {
     std::unique_ptr<Sockmap> m(new Sockmap());
-    m->per_slot_ = per_slot;
-    m->count_ = slots * per_slot * 2;
+    // A slot's flows fill whole pages, so that a worker maps its own only.
+    m->per_slot_ = (per_slot + kFlowsPerPage / 2 - 1) / (kFlowsPerPage / 2) * (kFlowsPerPage / 2);
+    m->count_ = slots * m->per_slot_ * 2;
     libbpf_set_print(collect_libbpf);
     g_libbpf_said.clear();
     auto fail = [&](const char* step, int err) {
@@ -104,12 +105,17 @@ std::unique_ptr<Sockmap> Sockmap::load(uint32_t slots, uint32_t per_slot, std::s
     if (!prog || m->socks_ < 0 || m->flow_of_ < 0 || m->flows_fd_ < 0) return fail("incomplete BPF object", EINVAL);
     if (bpf_prog_attach(bpf_program__fd(prog), m->socks_, BPF_SK_SKB_STREAM_VERDICT, 0) != 0)
         return fail("cannot attach the stream verdict program", errno);
-    const size_t page = size_t(sysconf(_SC_PAGESIZE));
-    m->flows_bytes_ = (size_t(m->count_) * sizeof(ep_flow) + page - 1) / page * page;
-    void* p = ::mmap(nullptr, m->flows_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, m->flows_fd_, 0);
-    if (p == MAP_FAILED) return fail("cannot map the flow table", errno);
-    m->flows_ = static_cast<ep_flow*>(p);
     return m;
+}
+
+bool Sockmap::map_slot(uint32_t slot) {
+    const size_t bytes = size_t(per_slot_) * 2 * sizeof(ep_flow);
+    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, flows_fd_, off_t(slot) * off_t(bytes));
+    if (p == MAP_FAILED) return false;
+    flows_ = static_cast<ep_flow*>(p);
+    flows_bytes_ = bytes;
+    first_flow_ = slot * per_slot_ * 2;
+    return true;
 }
 
 Sockmap::~Sockmap() {
@@ -132,9 +138,10 @@ Attach Sockmap::attach(int client, int server, uint32_t up, uint32_t down, uint3
     uint64_t client_cookie = 0, server_cookie = 0;
     if (!cookie_of(client, client_cookie) || !cookie_of(server, server_cookie)) return Attach::Refused;
     for (auto [index, hold] : {std::pair{up, hold_up}, std::pair{down, hold_down}}) {
-        flows_[index] = ep_flow{};
-        flows_[index].window = window;
-        flows_[index].consumed = hold ? ~0ull : 0;  // never equal to passed: the program passes
+        ep_flow& f = flow(index);
+        f = ep_flow{};
+        f.window = window;
+        f.consumed = hold ? ~0ull : 0;  // never equal to passed: the program passes
     }
     const uint64_t to_server = uint64_t(server), to_client = uint64_t(client);
     // Flows first, sockets last: the program runs on a socket only once it

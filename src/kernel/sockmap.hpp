@@ -13,6 +13,10 @@ struct bpf_object;
 
 namespace ep::kernel {
 
+// Flows per page of the flow table.
+static_assert(sizeof(ep_flow) == 64);
+inline constexpr uint32_t kFlowsPerPage = 4096 / sizeof(ep_flow);
+
 // Bytes ever put in a TCP socket's send queue: TCP_INFO's bytes_acked plus
 // SIOCOUTQ (its SYN counts one on the side that connected). kNoCount when
 // the socket cannot say.
@@ -48,7 +52,10 @@ public:
     uint32_t flow_index(uint32_t slot, uint32_t n, bool down) const {
         return (slot * per_slot_ + n) * 2 + (down ? 1 : 0);
     }
-    ep_flow& flow(uint32_t index) { return flows_[index]; }
+    // A worker maps the flows of its own slot (in the master the program's
+    // map holds them all, unmapped); false when mmap() fails.
+    bool map_slot(uint32_t slot);
+    ep_flow& flow(uint32_t index) { return flows_[index - first_flow_]; }
 
     // Hands the pair to the kernel: the program redirects what arrives on
     // either socket (what was queued already too) while at most `window`
@@ -75,6 +82,7 @@ private:
     size_t flows_bytes_ = 0;
     uint32_t per_slot_ = 0;
     uint32_t count_ = 0;  // flows
+    uint32_t first_flow_ = 0;  // the first of those mapped at flows_
 };
 
 }  // namespace ep::kernel

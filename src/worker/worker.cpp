@@ -99,6 +99,11 @@ Worker::Worker(const Setup& setup, std::unique_ptr<Poller> poller)
     }
     auto all_middlewares = setup.segment->middlewares();
     for (uint32_t x : setup.slots->middleware) middleware_slots_.push_back(&all_middlewares[x]);
+    if (sockmap_ && !sockmap_->map_slot(setup.slot)) {
+        LOG_WARN("relay = \"sockmap\": cannot map the flow table (%s); this worker relays every connection itself",
+                 std::strerror(errno));
+        sockmap_ = nullptr;
+    }
     if (sockmap_) {
         sockmap_->forget_slot(setup.slot);  // what a killed worker in this slot left
         for (int32_t n = int32_t(sockmap_->per_slot()) - 1; n >= 0; --n) free_kernel_.push_back(n);
