@@ -1,5 +1,5 @@
 // kernel_relay.cpp: relay = "sockmap": once a connection is established and
-// nothing waits in its buffers, the worker hands both sockets to the kernel
+// nothing is left unread on its sockets, the worker hands both to the kernel
 // (kernel/sockmap.hpp) and only looks on: it passes FINs on, and forwards the
 // bytes the program left on a socket (its destination was not in the map
 // yet, or too many redirected bytes waited for it). Invariant of a flow: every
