@@ -69,8 +69,10 @@ void on_signal(int sig) {
 }
 
 // relay = "sockmap": connections a worker may have in the kernel at once
-// (beyond it, it relays them itself). 32 bytes of kernel memory each way.
-constexpr int kSockmapPerWorker = 16384;
+// (beyond it, it relays them itself). The flow table holds them for every
+// worker slot (8 per worker and 8 more, for reloads), at 128 bytes each:
+// 12 MiB of kernel memory with 2 workers.
+constexpr int kSockmapPerWorker = 4096;
 constexpr int kMasterSignals[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1};
 constexpr uint64_t kTickMs = 1000;
 // With the watchdog on, the loop looks at the workers' heartbeats this often;
