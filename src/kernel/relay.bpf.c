@@ -62,8 +62,10 @@ static __always_inline int cut_relayed(struct __sk_buff *skb, struct ep_flow *f,
     if (!f->seq_known) {
         struct bpf_sock *source = skb->sk;
         struct tcp_sock *tp = source ? bpf_skc_to_tcp_sock(source) : 0;
-        if (!tp)
+        if (!tp) {
+            f->broken = EP_BROKEN_NO_SEQ;
             return 0;
+        }
         f->next_seq = tp->copied_seq;
         f->seq_known = 1;
     }
@@ -76,13 +78,20 @@ static __always_inline int cut_relayed(struct __sk_buff *skb, struct ep_flow *f,
         return -1; /* all of it was relayed before */
     f->next_seq = seq + len;
     __sync_fetch_and_add(&f->trimmed, seen);
-    for (int i = 0; i < 16 && seen > 0; i++) {
+    for (int i = 0; i < EP_MAX_CUTS && seen > 0; i++) {
         int cut = seen > 4095 ? 4095 : seen; /* the helper's limit per call */
-        if (bpf_skb_adjust_room(skb, -cut, 0, 0))
+        long err = bpf_skb_adjust_room(skb, -cut, 0, 0);
+        if (err) {
+            f->broken = (__u32)-err;
             return 0;
+        }
         seen -= cut;
     }
-    return seen == 0;
+    if (seen > 0) {
+        f->broken = EP_BROKEN_TOO_LONG;
+        return 0;
+    }
+    return 1;
 }
 
 static __always_inline int pass(struct ep_flow *f, __u64 len)
@@ -112,11 +121,8 @@ int ep_relay(struct __sk_buff *skb)
     int fresh = cut_relayed(skb, f, len);
     if (fresh < 0)
         return SK_DROP;
-    if (!fresh) {
-        /* Never relay a byte twice: the worker closes the connection. */
-        f->broken = 1;
+    if (!fresh) /* never relay a byte twice: the worker closes the connection */
         return pass(f, len);
-    }
     len = skb->len;
     /* One invocation at a time per socket (it runs under the socket's
      * lock), so the program is the only writer of its fields. Bytes passed

@@ -15,8 +15,14 @@ struct ep_flow {
     __u32 window;     /* worker: redirected bytes that may wait for the destination's send buffer */
     __u32 next_seq;   /* program: TCP sequence number of the next byte it expects on the source */
     __u32 seq_known;  /* program: next_seq is set */
-    __u32 broken;     /* program: a segment could not be cut; the worker closes the connection */
+    __u32 broken;     /* program: why a segment could not be cut (an errno or EP_BROKEN_*); the worker closes */
     __u64 trimmed;    /* program: bytes of retransmitted segments it cut as already relayed */
 };
+
+/* A retransmitted segment is cut in steps of at most 4095 bytes (the helper's
+ * limit), up to EP_MAX_CUTS of them. */
+#define EP_MAX_CUTS 160
+#define EP_BROKEN_NO_SEQ 10001   /* the source's sequence number was not readable */
+#define EP_BROKEN_TOO_LONG 10002 /* the overlap was longer than EP_MAX_CUTS steps */
 
 #endif

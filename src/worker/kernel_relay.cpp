@@ -127,9 +127,13 @@ bool Worker::kernel_pump(Connection& c, Flow& f, KernelFlow& k, int from, int to
         // Nothing is buffered here: once every passed byte is read, every
         // one is sent too, and the program may redirect again. (A socket in
         // the SOCKMAP reads only what the program passed, in order.)
-        if (std::atomic_ref<__u32>(st.broken).load(std::memory_order_acquire)) {
-            LOG_WARN("%s: relay = \"sockmap\": the kernel could not cut a retransmitted segment; closing the connection",
-                     upstreams_[c.service].config().name.c_str());
+        if (const uint32_t why = std::atomic_ref<__u32>(st.broken).load(std::memory_order_acquire)) {
+            LOG_WARN("%s: relay = \"sockmap\": could not cut the start of a retransmitted segment (%s); closing the "
+                     "connection",
+                     upstreams_[c.service].config().name.c_str(),
+                     why == EP_BROKEN_NO_SEQ    ? "no sequence number"
+                     : why == EP_BROKEN_TOO_LONG ? "overlap too long"
+                                                 : std::strerror(int(why)));
             close_connection(c, "RD");
             return false;
         }
