@@ -729,11 +729,12 @@ void Worker::count_bytes(Connection& c, bool upstream, size_t n) {
 // Reads a side only while nothing read from it waits to be sent (back-pressure);
 // writes a side only while bytes wait for it.
 void Worker::update_interest(Connection& c) {
-    // A blocked TLS call adds the direction it waits for.
-    const uint32_t ci = (!c.up.eof && !c.up.pending() && !c.up.held ? kRead : 0) | (c.down.pending() && !c.down.held ? kWrite : 0) |
-                        c.client_io.wants();
-    const uint32_t si = (!c.down.eof && !c.down.pending() && !c.down.held ? kRead : 0) | (c.up.pending() && !c.up.held ? kWrite : 0) |
-                        c.server_io.wants();
+    // A blocked TLS call adds the direction it waits for. A held flow (the
+    // kernel relay's) waits for its timer, neither reading nor writing.
+    auto reads = [](const Flow& f) { return !f.eof && !f.pending() && !f.held ? kRead : 0u; };
+    auto writes = [](const Flow& f) { return f.pending() && !f.held ? kWrite : 0u; };
+    const uint32_t ci = reads(c.up) | writes(c.down) | c.client_io.wants();
+    const uint32_t si = reads(c.down) | writes(c.up) | c.server_io.wants();
     if (ci != c.client_interest) {
         poller_->modify(c.client.get(), ci);
         c.client_interest = ci;
