@@ -13,7 +13,6 @@
 #include <cstring>
 
 #include "kernel/sockmap.hpp"
-#include "net/socket.hpp"
 #include "util/log.hpp"
 #include "worker/worker_loop.hpp"
 
@@ -98,15 +97,7 @@ void Worker::kernel_io(Connection& c, int fd, uint32_t events) {
         if (!kernel_pump(c, outgoing, kout, other, fd, !is_client)) return;
     if ((events & (kRead | kError)) && !incoming.done() && !incoming.pending() && !incoming.held)
         if (!kernel_pump(c, incoming, kin, fd, other, is_client)) return;
-    if ((events & kError) && net::socket_error(fd) != 0) {
-        close_connection(c, is_client ? "CD" : "SD");
-        return;
-    }
-    if (c.up.done() && c.down.done()) {
-        close_connection(c, "--");
-        return;
-    }
-    update_interest(c);
+    if (!closed_after_io(c, fd, events)) update_interest(c);
 }
 
 // The worker's part of a flow: forward what the program passed (once the

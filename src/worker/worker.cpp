@@ -600,18 +600,25 @@ void Worker::on_connection_io(Connection& c, int fd, uint32_t events) {
              ++i)
             if (!pump(c, incoming, fd, other, is_client)) return;
     }
-    // poll() reports errors whatever we asked for; a reset peer that we are
-    // not reading from must end the connection, not spin the loop.
+    if (closed_after_io(c, fd, events)) return;
+    hand_to_kernel(c);
+    if (c.phase != Phase::Closed) update_interest(c);
+}
+
+// The end of an event on a relaying connection: poll() reports errors
+// whatever we asked for, and a reset peer that we are not reading from must
+// end the connection, not spin the loop; both flows done end it too. True
+// when it closed.
+bool Worker::closed_after_io(Connection& c, int fd, uint32_t events) {
     if ((events & kError) && net::socket_error(fd) != 0) {
-        close_connection(c, is_client ? "CD" : "SD");
-        return;
+        close_connection(c, fd == c.client.get() ? "CD" : "SD");
+        return true;
     }
     if (c.up.done() && c.down.done()) {
         close_connection(c, "--");
-        return;
+        return true;
     }
-    hand_to_kernel(c);
-    if (c.phase != Phase::Closed) update_interest(c);
+    return false;
 }
 
 // Reads once from `from` and writes what it got to `to`. Returns false when

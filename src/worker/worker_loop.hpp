@@ -87,6 +87,7 @@ private:
     bool pump(Connection& c, Flow& f, int from, int to, bool upstream);
     bool pump_spliced(Connection& c, Flow& f, int from, int to, bool upstream);
     bool flush(Connection& c, Flow& f, int to);
+    bool closed_after_io(Connection& c, int fd, uint32_t events);
     void on_eof(Connection& c, Flow& f, int to);
     void pass_fin(Connection& c, Flow& f, int to);
     void update_interest(Connection& c);
