@@ -77,7 +77,6 @@ static __always_inline int cut_relayed(struct __sk_buff *skb, struct ep_flow *f,
     if ((__u32)seen >= len)
         return -1; /* all of it was relayed before */
     f->next_seq = seq + len;
-    __sync_fetch_and_add(&f->trimmed, seen);
     for (int i = 0; i < EP_MAX_CUTS && seen > 0; i++) {
         int cut = seen > 4095 ? 4095 : seen; /* the helper's limit per call */
         long err = bpf_skb_adjust_room(skb, -cut, 0, 0);

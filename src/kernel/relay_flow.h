@@ -16,7 +16,7 @@ struct ep_flow {
     __u32 next_seq;   /* program: TCP sequence number of the next byte it expects on the source */
     __u32 seq_known;  /* program: next_seq is set */
     __u32 broken;     /* program: why a segment could not be cut (an errno or EP_BROKEN_*); the worker closes */
-    __u64 trimmed;    /* program: bytes of retransmitted segments it cut as already relayed */
+    __u32 pad[2];     /* to 64 bytes: a slot's flows fill whole pages */
 };
 
 /* A retransmitted segment is cut in steps of at most 4095 bytes (the helper's
