@@ -27,6 +27,24 @@ def payload_chunks(total, seed=7):
         yield b
 
 
+def echo_through(addr, size, timeout):
+    """Sends `size` bytes of payload_chunks() to an echo server behind
+    `addr` and shuts the write side while reading the echo to EOF. Returns
+    (bytes read, their sha256, sha256 of what was sent)."""
+    sent = hashlib.sha256()
+    with connect(addr, timeout=timeout) as s:
+        def send():
+            for chunk in payload_chunks(size):
+                sent.update(chunk)
+                s.sendall(chunk)
+            s.shutdown(socket.SHUT_WR)
+        t = threading.Thread(target=send, daemon=True)
+        t.start()
+        total, digest = read_to_eof(s)
+        t.join(timeout)
+    return total, digest, sent.hexdigest()
+
+
 class RelayTest(harness.ProxyTestCase):
     def test_echo_exact_bytes(self):
         b = self.backend("echo", mode="echo")
@@ -75,19 +93,9 @@ class RelayTest(harness.ProxyTestCase):
         svc, addr = self.service([b])
         self.proxy([svc])
         size = 256 << 20
-        sent = hashlib.sha256()
-        with connect(addr, timeout=60) as s:
-            def send():
-                for chunk in payload_chunks(size):
-                    sent.update(chunk)
-                    s.sendall(chunk)
-                s.shutdown(socket.SHUT_WR)
-            t = threading.Thread(target=send, daemon=True)
-            t.start()
-            total, digest = read_to_eof(s)
-            t.join(60)
+        total, digest, sent = echo_through(addr, size, 60)
         self.assertEqual(total, size)
-        self.assertEqual(digest, sent.hexdigest())
+        self.assertEqual(digest, sent)
 
 
 class FailureTest(harness.ProxyTestCase):

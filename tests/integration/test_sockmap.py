@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from backend import pattern, read_to_eof  # noqa: E402
 from harness import EASYPROXY, connect, read_line, run_tool, wait_until  # noqa: E402
-from test_proxy import payload_chunks  # noqa: E402
+from test_proxy import echo_through  # noqa: E402
 
 MIB = 1 << 20
 
@@ -66,19 +66,9 @@ class SockmapTest(harness.ProxyTestCase):
         svc, addr = self.kernel_service(b)
         p = self.proxy([svc])
         size = 1 << 30
-        sent = hashlib.sha256()
-        with connect(addr, timeout=120) as s:
-            def send():
-                for chunk in payload_chunks(size):
-                    sent.update(chunk)
-                    s.sendall(chunk)
-                s.shutdown(socket.SHUT_WR)
-            t = threading.Thread(target=send, daemon=True)
-            t.start()
-            total, digest = read_to_eof(s)
-            t.join(120)
+        total, digest, sent = echo_through(addr, size, 120)
         self.assertEqual(total, size)
-        self.assertEqual(digest, sent.hexdigest())
+        self.assertEqual(digest, sent)
         wait_until(lambda: server_stats(p)["active"] == 0, 10, what="the connection to close")
         st = server_stats(p)
         self.assertEqual((st["bytes_in"], st["bytes_out"]), (size, size))
